@@ -1,0 +1,100 @@
+// Command planner serves Planner and manages its database and users.
+//
+//	planner [serve] [flags]   migrate, then serve until SIGINT/SIGTERM
+//	planner migrate           bring the schema up to date
+//	planner user create --email E [--admin]
+//	planner user set-password|promote|demote|unlock E
+//	planner version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // PLANNER_TIMEZONE works on machines without a zone database
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// usageError is a mistake in how the program was called: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode prints err in one line and returns the exit status: 0 success,
+// 2 usage error, 1 anything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "planner: %s\n", oneLine(err.Error()))
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+const usage = `usage:
+  planner [serve] [flags]                  migrate the schema, then serve
+  planner migrate                          bring the schema up to date and exit
+  planner user create --email E [--admin]  create a user (password from stdin or prompt)
+  planner user set-password E              set a password and end every session of E
+  planner user promote E | demote E        make E an admin, or a user again
+  planner user unlock E                    clear sign-in throttling for E
+  planner version                          print the version
+run "planner serve --help" for the serve flags`
+
+// run is the whole program; main only adds the process around it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+		if len(cmd) > 0 && cmd[0] == '-' { // flags with no command: serve
+			cmd, args = "serve", append([]string{cmd}, args...)
+		}
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		if len(args) > 0 {
+			return usagef("migrate takes no arguments")
+		}
+		return migrate(ctx, getenv, stdout, stderr)
+	case "user":
+		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "planner", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return usagef("unknown command %q (try \"planner help\")", cmd)
+	}
+}

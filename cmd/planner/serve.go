@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/planner/planner/handlers"
+	"github.com/planner/planner/models"
+	"gorm.io/gorm"
+)
+
+// shutdownGrace bounds a graceful shutdown.
+const shutdownGrace = 10 * time.Second
+
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
+}
+
+func newLogger(c config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.logLevel}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openDB reads the configuration from the environment, opens the database
+// and migrates it: the start of every command that needs the database.
+func openDB(ctx context.Context, c config, log *slog.Logger) (*gorm.DB, error) {
+	db, err := models.Open(c.databaseURL, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(ctx, db); err != nil {
+		_ = models.Close(db)
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := loadConfig(getenv, nil)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, newLogger(c, stderr))
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	fmt.Fprintln(stdout, "schema is up to date")
+	return nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("planner serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flagValues := addFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve takes no arguments, got %q", fs.Arg(0))
+	}
+	c, err := loadConfig(getenv, flagValues())
+	if err != nil {
+		return err
+	}
+	if err := c.checkProduction(); err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	if c.web.SecretKeys, err = loadSecretKeys(c, getenv, log); err != nil {
+		return err
+	}
+	c.web.Version = version()
+
+	db, err := openDB(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	e, err := handlers.New(c.web, log, db)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("PLANNER_ADDR: %w", err)
+	}
+	e.Listener = ln
+	e.Server.Handler = e
+	log.Info("serving", "addr", ln.Addr().String(), "base_url", c.web.BaseURL.String(), "env", c.web.Env)
+	fmt.Fprintf(stdout, "Planner is serving on http://%s\n", ln.Addr().String())
+
+	go housekeeping(ctx, db, log)
+	errc := make(chan error, 1)
+	go func() { errc <- e.Server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := e.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// housekeeping deletes what has run out: revoked sessions past their
+// expiry, stale throttles, and audit entries past retention.
+func housekeeping(ctx context.Context, db *gorm.DB, log *slog.Logger) {
+	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db), models.NewAudit(db)
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		for _, err := range []error{
+			sessions.Purge(ctx, now),
+			throttles.Purge(ctx, now.Add(-24*time.Hour)),
+			audit.Purge(ctx, now),
+		} {
+			if err != nil && ctx.Err() == nil {
+				log.Warn("housekeeping", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/planner/planner/models"
+	"golang.org/x/term"
+	"gorm.io/gorm"
+)
+
+// cliActor is the audit actor of every user command.
+const cliActor = "cli"
+
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("user needs a subcommand: create, set-password, promote, demote or unlock")
+	}
+	sub, args := args[0], args[1:]
+	var email string
+	admin := false
+	switch sub {
+	case "create":
+		fs := flag.NewFlagSet("planner user create", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.StringVar(&email, "email", "", "email of the new user")
+		fs.BoolVar(&admin, "admin", false, "make the user an admin")
+		if err := fs.Parse(args); err != nil {
+			return usagef("user create: %v", err)
+		}
+		if fs.NArg() > 0 || email == "" {
+			return usagef("usage: planner user create --email E [--admin]")
+		}
+	case "set-password", "promote", "demote", "unlock":
+		if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+			return usagef("usage: planner user %s E", sub)
+		}
+		email = args[0]
+	default:
+		return usagef("unknown user subcommand %q", sub)
+	}
+	email = models.NormalizeEmail(email)
+
+	c, err := loadConfig(getenv, nil)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, c, newLogger(c, stderr))
+	if err != nil {
+		return err
+	}
+	defer models.Close(db)
+	u := userAdmin{db: db, users: models.NewUsers(db), audit: models.NewAudit(db), cost: c.web.BcryptCost,
+		stdin: stdin, stdout: stdout, stderr: stderr}
+	switch sub {
+	case "create":
+		return u.create(ctx, email, admin)
+	case "set-password":
+		return u.setPassword(ctx, email)
+	case "promote":
+		return u.setRole(ctx, email, models.RoleAdmin)
+	case "demote":
+		return u.setRole(ctx, email, models.RoleUser)
+	default:
+		return u.unlock(ctx, email)
+	}
+}
+
+// userAdmin carries out the user commands.
+type userAdmin struct {
+	db     *gorm.DB
+	users  *models.Users
+	audit  *models.Audit
+	cost   int
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func (u userAdmin) record(ctx context.Context, action, target string) {
+	_ = u.audit.Record(ctx, models.AuditEntry{ActorEmail: cliActor, Action: action, Target: target,
+		Outcome: models.OutcomeSuccess, At: time.Now()})
+}
+
+// readPassword reads one line from stdin, or prompts twice without echo when
+// stdin is a terminal, and checks it against the password policy.
+func (u userAdmin) readPassword(email string) (string, error) {
+	var pw string
+	if f, ok := u.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(u.stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(u.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		fmt.Fprint(u.stderr, "Password again: ")
+		b2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(u.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(b) != string(b2) {
+			return "", errors.New("the passwords do not match")
+		}
+		pw = string(b)
+	} else {
+		line, err := bufio.NewReader(u.stdin).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return "", errors.New("no password on standard input")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if msg := models.NewPasswordPolicy().Check(email, pw); msg != "" {
+		return "", errors.New(msg)
+	}
+	return pw, nil
+}
+
+func (u userAdmin) hash(ctx context.Context, pw string) (string, error) {
+	h, err := models.NewHasher(u.cost, 1, 0)
+	if err != nil {
+		return "", err
+	}
+	t, err := h.Enter()
+	if err != nil {
+		return "", err
+	}
+	defer t.Leave()
+	return t.Hash(ctx, pw)
+}
+
+func (u userAdmin) create(ctx context.Context, email string, admin bool) error {
+	if msg := models.CheckEmail(email); msg != "" {
+		return usagef("%s", msg)
+	}
+	pw, err := u.readPassword(email)
+	if err != nil {
+		return err
+	}
+	hash, err := u.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	role := models.RoleUser
+	if admin {
+		role = models.RoleAdmin
+	}
+	user, err := u.users.Create(ctx, email, "", hash, role)
+	if errors.Is(err, models.ErrDuplicate) {
+		return fmt.Errorf("a user with email %s already exists", email)
+	}
+	if err != nil {
+		return err
+	}
+	u.record(ctx, models.ActionSignup, email)
+	if admin {
+		u.record(ctx, models.ActionUserPromoted, email)
+	}
+	fmt.Fprintf(u.stdout, "created %s %s (id %d)\n", role, email, user.ID)
+	return nil
+}
+
+func (u userAdmin) find(ctx context.Context, email string) (*models.User, error) {
+	user, err := u.users.ByEmail(ctx, email)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fmt.Errorf("no user with email %s", email)
+	}
+	return user, err
+}
+
+func (u userAdmin) setPassword(ctx context.Context, email string) error {
+	user, err := u.find(ctx, email)
+	if err != nil {
+		return err
+	}
+	pw, err := u.readPassword(email)
+	if err != nil {
+		return err
+	}
+	hash, err := u.hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if _, err := u.users.SetPasswordHash(ctx, user.ID, hash, true); err != nil {
+		return err
+	}
+	u.record(ctx, models.ActionPasswordChanged, email)
+	fmt.Fprintf(u.stdout, "password of %s changed; every session of that user has ended\n", email)
+	return nil
+}
+
+func (u userAdmin) setRole(ctx context.Context, email, role string) error {
+	user, err := u.find(ctx, email)
+	if err != nil {
+		return err
+	}
+	if user.Role == role {
+		fmt.Fprintf(u.stdout, "%s is already %s\n", email, role)
+		return nil
+	}
+	if err := u.users.SetRole(ctx, user.ID, role); err != nil {
+		if errors.Is(err, models.ErrLastAdmin) {
+			return fmt.Errorf("%s is the last enabled admin and cannot be demoted", email)
+		}
+		return err
+	}
+	action := models.ActionUserPromoted
+	if role == models.RoleUser {
+		action = models.ActionUserDemoted
+	}
+	u.record(ctx, action, email)
+	fmt.Fprintf(u.stdout, "%s is now %s; their sessions have ended\n", email, role)
+	return nil
+}
+
+func (u userAdmin) unlock(ctx context.Context, email string) error {
+	n, err := models.NewThrottles(u.db).Unlock(ctx, email)
+	if err != nil {
+		return err
+	}
+	u.record(ctx, models.ActionUserUnlocked, email)
+	fmt.Fprintf(u.stdout, "cleared %d sign-in throttle(s) for %s\n", n, email)
+	return nil
+}

@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/models"
+	"gorm.io/gorm"
+)
+
+// Health answers the load balancer's probes.
+type Health struct {
+	db *gorm.DB
+}
+
+// Live says the process is up.
+func (h *Health) Live(c echo.Context) error {
+	return c.String(http.StatusOK, "ok")
+}
+
+// Ready says the database answers; 503 otherwise, so a load balancer stops
+// sending traffic to an instance that cannot serve it.
+func (h *Health) Ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := models.Ping(ctx, h.db); err != nil {
+		return c.String(http.StatusServiceUnavailable, "database unavailable")
+	}
+	return c.String(http.StatusOK, "ok")
+}

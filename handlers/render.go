@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/planner/planner/views"
+)
+
+// render writes component into a buffer first, so a failed render becomes
+// a clean 500 from the error handler instead of half a page.
+func render(c echo.Context, status int, component templ.Component) error {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := component.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// Flash codes: the flash cookie carries one of these keys, never free text,
+// so nobody who can set a cookie can make Planner say something it didn't.
+var flashMessages = map[string]string{
+	"signed_out":       "You have been signed out.",
+	"signed_out_all":   "Every session of your account has ended. Sign in again to continue.",
+	"password_changed": "Your password has been changed. Every other session has ended.",
+	"name_saved":       "Your display name has been saved.",
+	"welcome":          "Welcome to Planner! Your account is ready.",
+}
+
+const flashCookie = "planner_flash"
+
+// setFlash shows the message for key on the next page rendered.
+func (s *Sessions) setFlash(c echo.Context, key string) {
+	c.SetCookie(&http.Cookie{
+		Name: flashCookie, Value: url.QueryEscape(key), Path: "/", MaxAge: 60,
+		HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// takeFlash returns the pending flash message, if any, and clears it.
+func takeFlash(c echo.Context) string {
+	ck, err := c.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	c.SetCookie(&http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true})
+	key, _ := url.QueryUnescape(ck.Value)
+	return flashMessages[key]
+}
+
+// assetsKey is the context key under which the assets version is kept.
+const assetsKey = "planner.assets"
+
+// page builds the layout's view model for the current request.
+func page(c echo.Context, title string) views.Page {
+	p := views.Page{Title: title, Flash: takeFlash(c)}
+	if tok, ok := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string); ok {
+		p.CSRF = tok
+	}
+	if v, ok := c.Get(assetsKey).(string); ok {
+		p.Assets = v
+	}
+	if pr := principalOf(c); pr != nil {
+		p.User = &views.User{Name: pr.User.Name, Email: pr.User.Email, Admin: pr.User.IsAdmin()}
+	}
+	return p
+}

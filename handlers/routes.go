@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/planner/planner/static"
+)
+
+// routes is the whole URL surface of Planner and who may reach what.
+//
+// Every request: bounded request id, recover, request log, body limit,
+// security headers. Pages additionally: the session cookie read by echo-jwt
+// (anonymous when absent) and CSRF on every unsafe method. Protected pages
+// add RequireUser (303 to /login?next=); admin pages add RequireAdmin (403).
+func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
+	assets := static.Version()
+	e.Pre(boundRequestID)
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: NewID}),
+		requestLogger(s.log),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			DisableStackAll: true,
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+					"err", err, "stack", string(stack))
+				return err
+			},
+		}),
+		middleware.BodyLimit(BodyLimit),
+		securityHeaders(s.cfg.Secure()),
+		func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error { c.Set(assetsKey, assets); return next(c) }
+		},
+	)
+
+	// Probes and assets: no session, no CSRF.
+	e.GET("/healthz", f.health.Live)
+	e.GET("/readyz", f.health.Ready)
+	e.Group("/static", staticCache(assets)).StaticFS("/", static.Files)
+
+	// Pages. The "" group's catch-all also gives unknown addresses the
+	// session (so the 404 page shows who is signed in) and CSRF.
+	pages := e.Group("", sessions.PageSession(), csrf(s.cfg.Secure()))
+	pages.GET("/", f.pages.Home)
+
+	limited := ipRateLimit(s.cfg.IPRate)
+	pages.GET("/signup", f.auth.NewSignup)
+	pages.POST("/signup", f.auth.Signup, limited)
+	pages.GET("/login", f.auth.NewLogin)
+	pages.POST("/login", f.auth.Login, limited)
+	pages.POST("/logout", f.auth.Logout)
+
+	// Signed-in pages. RequireUser is attached per route: a Group("") with
+	// middleware would also claim every unknown address for the sign-in
+	// redirect instead of the 404 page.
+	pages.GET("/account", f.account.Show, RequireUser)
+	pages.POST("/account", f.account.UpdateName, RequireUser)
+	pages.POST("/account/password", f.account.ChangePassword, RequireUser)
+	pages.POST("/account/signout-all", f.account.SignOutAll, RequireUser)
+}

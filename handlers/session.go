@@ -1,0 +1,206 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	echojwt "github.com/labstack/echo-jwt/v4"
+	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/models"
+)
+
+// SessionCookie is the name of the browser session cookie.
+const SessionCookie = "planner_session"
+
+// principalKey is where echo-jwt keeps the verified caller in the context.
+const principalKey = "planner.principal"
+
+// Principal is a verified caller: the user as loaded for this request, and
+// the claims of the token that proved who they are.
+type Principal struct {
+	User   *models.User
+	Claims *Claims
+}
+
+// principalOf returns the caller, or nil when nobody is signed in.
+func principalOf(c echo.Context) *Principal {
+	p, _ := c.Get(principalKey).(*Principal)
+	return p
+}
+
+// errTokenRejected is why a well-signed token is still refused.
+var errTokenRejected = errors.New("token revoked or user no longer valid")
+
+// Sessions issues, checks, renews and ends sessions: browser cookies and,
+// through Verify, API tokens too, so both get the same revocation checks.
+type Sessions struct {
+	cfg     Config
+	tokens  *Tokens
+	users   *models.Users
+	revoked *models.Sessions
+	now     func() time.Time
+}
+
+func (s *Sessions) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// Verify checks raw for audience aud: the token itself, then that its
+// session is not revoked, its user exists, is enabled, and still has the
+// token's version.
+func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, error) {
+	claims, err := s.tokens.Parse(aud, raw)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := claims.UserID()
+	revoked, err := s.revoked.IsRevoked(ctx, claims.SID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, errTokenRejected
+	}
+	u, err := s.users.ByID(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, errTokenRejected
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled || u.TokenVersion != claims.Ver {
+		return nil, errTokenRejected
+	}
+	return &Principal{User: u, Claims: claims}, nil
+}
+
+// Start signs u in on this browser: a new session id and a fresh cookie.
+func (s *Sessions) Start(c echo.Context, u *models.User) error {
+	now := s.clock()
+	return s.issue(c, u.ID, u.TokenVersion, NewID(), now)
+}
+
+// Reissue replaces the cookie of the current session (same sid and sign-in
+// time) with one carrying token version ver, after a password change.
+func (s *Sessions) Reissue(c echo.Context, p *Principal, ver int) error {
+	return s.issue(c, p.User.ID, ver, p.Claims.SID, time.Unix(p.Claims.AuthTime, 0))
+}
+
+func (s *Sessions) issue(c echo.Context, userID uint, ver int, sid string, authTime time.Time) error {
+	now := s.clock()
+	exp := now.Add(s.cfg.SessionTTL)
+	if limit := authTime.Add(MaxSessionAge); exp.After(limit) {
+		exp = limit
+	}
+	tok, err := s.tokens.Issue(AudienceWeb, userID, ver, sid, authTime, exp)
+	if err != nil {
+		return err
+	}
+	c.SetCookie(s.cookie(tok, int(s.cfg.SessionTTL.Seconds())))
+	return nil
+}
+
+// End revokes the current session, if there is a valid one, until it could
+// no longer have been renewed, and clears the cookie either way.
+func (s *Sessions) End(c echo.Context) error {
+	defer c.SetCookie(s.cookie("", -1))
+	p := principalOf(c)
+	if p == nil {
+		return nil
+	}
+	until := time.Unix(p.Claims.AuthTime, 0).Add(MaxSessionAge)
+	if err := s.revoked.Revoke(c.Request().Context(), p.Claims.SID, until); err != nil {
+		return err
+	}
+	return s.revoked.Purge(c.Request().Context(), s.clock())
+}
+
+// Clear drops the session cookie without touching the session, after every
+// session of the user has been ended by a token version bump.
+func (s *Sessions) Clear(c echo.Context) { c.SetCookie(s.cookie("", -1)) }
+
+func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     SessionCookie,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.cfg.Secure(),
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// renew re-issues the cookie (same sid) once half the idle lifetime has
+// passed, unless that would outlive MaxSessionAge after sign-in. A busy
+// user stays signed in; an idle one is signed out after SessionTTL.
+func (s *Sessions) renew(c echo.Context, p *Principal) {
+	now := s.clock()
+	issued := p.Claims.IssuedAt.Time
+	if now.Sub(issued) < s.cfg.SessionTTL/2 {
+		return
+	}
+	authTime := time.Unix(p.Claims.AuthTime, 0)
+	if !now.Before(authTime.Add(MaxSessionAge)) || !p.Claims.ExpiresAt.Time.Before(authTime.Add(MaxSessionAge)) {
+		return
+	}
+	if err := s.issue(c, p.User.ID, p.User.TokenVersion, p.Claims.SID, authTime); err != nil {
+		c.Logger().Error(fmt.Errorf("renew session: %w", err))
+	}
+}
+
+// PageSession is echo-jwt reading the session cookie on every page: a valid
+// session makes the caller known (and renews it when due, and marks the page
+// no-store); a missing or invalid one leaves the caller anonymous, dropping
+// the bad cookie. RequireUser then guards the protected groups.
+func (s *Sessions) PageSession() echo.MiddlewareFunc {
+	return echojwt.WithConfig(echojwt.Config{
+		Skipper:     skipNonPages,
+		ContextKey:  principalKey,
+		TokenLookup: "cookie:" + SessionCookie,
+		ParseTokenFunc: func(c echo.Context, raw string) (any, error) {
+			return s.Verify(c.Request().Context(), AudienceWeb, raw)
+		},
+		SuccessHandler: func(c echo.Context) {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			s.renew(c, principalOf(c))
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			var perr *echojwt.TokenParsingError
+			if errors.As(err, &perr) {
+				s.Clear(c)
+			}
+			return nil // anonymous; RequireUser decides whether that is enough
+		},
+		ContinueOnIgnoredError: true,
+	})
+}
+
+// RequireUser sends anonymous callers to the sign-in page, with the page
+// they wanted as next.
+func RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if principalOf(c) == nil {
+			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+		}
+		return next(c)
+	}
+}
+
+// RequireAdmin answers 403 to signed-in users who are not admins. It runs
+// after RequireUser.
+func RequireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p := principalOf(c); p == nil || !p.User.IsAdmin() {
+			return errForbidden
+		}
+		return next(c)
+	}
+}

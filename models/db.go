@@ -1,0 +1,166 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// sqliteParams are the connection settings every SQLite connection gets:
+// WAL so readers never wait for the writer, a busy timeout so writers queue
+// instead of failing, foreign keys on, fsync at commit points that WAL needs
+// to keep acknowledged writes, and immediate transactions so a read-then-write
+// transaction takes the write lock up front instead of failing with
+// SQLITE_BUSY halfway through.
+var sqliteParams = []string{
+	"_journal_mode=WAL",
+	"_busy_timeout=5000",
+	"_foreign_keys=1",
+	"_synchronous=NORMAL",
+	"_txlock=immediate",
+}
+
+// IsPostgres reports whether a database URL names a PostgreSQL server rather
+// than an SQLite file.
+func IsPostgres(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
+}
+
+// SQLitePath returns the file path of an SQLite database URL (a plain path or
+// a file: URI), or "" for PostgreSQL and in-memory databases.
+func SQLitePath(databaseURL string) string {
+	if IsPostgres(databaseURL) {
+		return ""
+	}
+	p := databaseURL
+	if strings.HasPrefix(p, "file:") {
+		p = strings.TrimPrefix(p, "file:")
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		if u, err := url.PathUnescape(p); err == nil {
+			p = u
+		}
+	}
+	if p == "" || p == ":memory:" {
+		return ""
+	}
+	return p
+}
+
+// sqliteDSN turns a path or file: URI into a DSN carrying sqliteParams,
+// keeping any parameters the user gave.
+func sqliteDSN(databaseURL string) string {
+	dsn := databaseURL
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, p := range sqliteParams {
+		name := p[:strings.IndexByte(p, '=')+1]
+		if strings.Contains(dsn, name) {
+			continue // the user's own setting wins
+		}
+		dsn += sep + p
+		sep = "&"
+	}
+	return dsn
+}
+
+// Open connects to the database named by databaseURL: PostgreSQL for a
+// postgres:// URL, otherwise an SQLite file. SQL is never logged with its
+// values; only slow queries and errors reach log, parameterised.
+func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
+	var dialector gorm.Dialector
+	if IsPostgres(databaseURL) {
+		dialector = postgres.Open(databaseURL)
+	} else {
+		dialector = sqlite.Open(sqliteDSN(databaseURL))
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError: true,
+		NowFunc:        func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		Logger: logger.New(slogWriter{log}, logger.Config{
+			SlowThreshold:             200 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if IsPostgres(databaseURL) {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+	} else {
+		// WAL allows many readers and one writer; writers wait on the busy
+		// timeout, so a handful of connections per core is plenty.
+		n := 4 * runtime.NumCPU()
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.Ping(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes the database's connection pool.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers, for the readiness probe.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Migrate brings the schema up to date. It is safe to run any number of
+// times, and on several instances in turn.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	err := db.WithContext(ctx).AutoMigrate(&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{})
+	if err != nil {
+		return fmt.Errorf("migrate schema: %w", err)
+	}
+	return nil
+}
+
+// isPostgres tells the stores which dialect they talk to, for the few
+// statements (row locks) that differ.
+func isPostgres(db *gorm.DB) bool {
+	return db.Dialector.Name() == "postgres"
+}
+
+// slogWriter adapts slog to GORM's logger, which only wants Printf.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Printf(format string, args ...any) {
+	w.log.Warn("database", "detail", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,37 @@
+// Package models owns Planner's data: the GORM types, one small store per
+// aggregate, and the sentinel errors the rest of the program matches on.
+// Nothing outside this package writes SQL or sees a GORM error.
+package models
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// Sentinel errors returned by the stores. Handlers map them to status codes.
+var (
+	// ErrNotFound means the requested record does not exist (or is not visible).
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate means a unique constraint (such as a user's email) was violated.
+	ErrDuplicate = errors.New("already exists")
+	// ErrLastAdmin means the change would leave the site without an enabled admin.
+	ErrLastAdmin = errors.New("the last enabled admin cannot be removed")
+)
+
+// translate maps GORM's errors to our sentinels, wrapping them with context
+// so logs still say which operation failed.
+func translate(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", op, ErrDuplicate)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}

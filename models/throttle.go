@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SigninThrottle counts consecutive failed sign-ins for one (email, client)
+// pair. The email is kept only as a SHA-256 digest: people paste passwords
+// into the email field, and this table records unknown emails too.
+type SigninThrottle struct {
+	ID          uint       `gorm:"primaryKey"`
+	EmailHash   string     `gorm:"size:64;not null;uniqueIndex:idx_throttle_pair,priority:1"`
+	Client      string     `gorm:"size:64;not null;uniqueIndex:idx_throttle_pair,priority:2"`
+	Failures    int        `gorm:"not null;default:0"`
+	LockedUntil *time.Time `gorm:"index"`
+	UpdatedAt   time.Time  `gorm:"not null"`
+}
+
+// Reservation is the answer to Throttles.Reserve.
+type Reservation struct {
+	// Allowed is false when the pair is throttled; nothing was counted then.
+	Allowed bool
+	// RetryAfter is how long the pair stays throttled, when not Allowed.
+	RetryAfter time.Duration
+}
+
+// Throttles is the store of sign-in throttles. State lives in the database
+// so several instances count toward one limit.
+type Throttles struct {
+	db *gorm.DB
+}
+
+// NewThrottles returns the throttle store backed by db.
+func NewThrottles(db *gorm.DB) *Throttles {
+	return &Throttles{db: db}
+}
+
+func emailDigest(email string) string {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return hex.EncodeToString(sum[:])
+}
+
+// Reserve counts one sign-in attempt for (email, client) before the password
+// is checked, as a failure until Reset says otherwise. Counting first, in one
+// locked transaction, is what keeps parallel guesses from all passing a
+// "check, hash, then count" gap. The attempt that brings the count to limit
+// is still allowed (and locks the pair for lock); later ones are refused
+// until the lock expires, without extending it.
+func (s *Throttles) Reserve(ctx context.Context, email, client string, limit int, lock time.Duration, now time.Time) (Reservation, error) {
+	now = now.UTC()
+	var res Reservation
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := SigninThrottle{EmailHash: emailDigest(email), Client: client}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		q := tx.Where("email_hash = ? AND client = ?", row.EmailHash, client)
+		if isPostgres(tx) {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.First(&row).Error; err != nil {
+			return err
+		}
+		if row.LockedUntil != nil {
+			if row.LockedUntil.After(now) {
+				res = Reservation{RetryAfter: row.LockedUntil.Sub(now)}
+				return nil
+			}
+			row.Failures, row.LockedUntil = 0, nil // the lock has run out: start afresh
+		}
+		row.Failures++
+		if row.Failures >= limit {
+			until := now.Add(lock)
+			row.LockedUntil = &until
+		}
+		res = Reservation{Allowed: true}
+		return tx.Model(&row).Select("failures", "locked_until", "updated_at").Updates(&row).Error
+	})
+	return res, translate("reserve sign-in attempt", err)
+}
+
+// Reset clears the count of (email, client) after a successful sign-in.
+func (s *Throttles) Reset(ctx context.Context, email, client string) error {
+	err := s.db.WithContext(ctx).Where("email_hash = ? AND client = ?", emailDigest(email), client).
+		Delete(&SigninThrottle{}).Error
+	return translate("reset sign-in throttle", err)
+}
+
+// Unlock clears every throttle of email, from any client, and returns how
+// many pairs were cleared.
+func (s *Throttles) Unlock(ctx context.Context, email string) (int64, error) {
+	res := s.db.WithContext(ctx).Where("email_hash = ?", emailDigest(email)).Delete(&SigninThrottle{})
+	return res.RowsAffected, translate("unlock sign-in throttle", res.Error)
+}
+
+// CountLocked returns how many pairs are throttled at now.
+func (s *Throttles) CountLocked(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&SigninThrottle{}).Where("locked_until > ?", now.UTC()).Count(&n).Error
+	return n, translate("count throttled pairs", err)
+}
+
+// Purge deletes pairs untouched since before cutoff whose locks have run out,
+// so the table does not grow with every mistyped email forever.
+func (s *Throttles) Purge(ctx context.Context, cutoff time.Time) error {
+	err := s.db.WithContext(ctx).
+		Where("updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", cutoff.UTC(), cutoff.UTC()).
+		Delete(&SigninThrottle{}).Error
+	return translate("purge sign-in throttles", err)
+}

@@ -1,0 +1,204 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Roles a user can have.
+const (
+	RoleUser  = "user"
+	RoleAdmin = "admin"
+)
+
+// User is an account. The email is stored lower-case so the unique index
+// makes it unique case-insensitively. TokenVersion is copied into every token
+// the user holds; bumping it ends all of them at once.
+type User struct {
+	ID           uint   `gorm:"primaryKey"`
+	Email        string `gorm:"size:254;not null;uniqueIndex"`
+	Name         string `gorm:"size:60;not null"`
+	PasswordHash string `gorm:"size:100;not null"`
+	Role         string `gorm:"size:10;not null;default:user;index"`
+	Disabled     bool   `gorm:"not null;default:false"`
+	TokenVersion int    `gorm:"not null;default:1"`
+	LastSignInAt *time.Time
+	CreatedAt    time.Time `gorm:"not null;index"`
+	UpdatedAt    time.Time `gorm:"not null"`
+}
+
+// IsAdmin reports whether the user has the admin role.
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }
+
+// NormalizeEmail is the one place that decides how emails compare: trimmed
+// and lower-cased.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// DefaultName is the display name of a user who did not choose one.
+func DefaultName(id uint) string {
+	return fmt.Sprintf("Member %d", id)
+}
+
+// Users is the store of accounts.
+type Users struct {
+	db *gorm.DB
+}
+
+// NewUsers returns the user store backed by db.
+func NewUsers(db *gorm.DB) *Users {
+	return &Users{db: db}
+}
+
+// Create adds an account. An empty name becomes DefaultName(id). A taken
+// email returns ErrDuplicate.
+func (s *Users) Create(ctx context.Context, email, name, passwordHash, role string) (*User, error) {
+	u := &User{
+		Email:        NormalizeEmail(email),
+		Name:         strings.TrimSpace(name),
+		PasswordHash: passwordHash,
+		Role:         role,
+		TokenVersion: 1,
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		if u.Name == "" {
+			u.Name = DefaultName(u.ID)
+			return tx.Model(u).Update("name", u.Name).Error
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate("create user", err)
+	}
+	return u, nil
+}
+
+// ByID returns the user with that id, or ErrNotFound.
+func (s *Users) ByID(ctx context.Context, id uint) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).First(&u, id).Error; err != nil {
+		return nil, translate("find user", err)
+	}
+	return &u, nil
+}
+
+// ByEmail returns the user with that email (compared case-insensitively),
+// or ErrNotFound.
+func (s *Users) ByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).First(&u).Error; err != nil {
+		return nil, translate("find user by email", err)
+	}
+	return &u, nil
+}
+
+// SetName changes the display name.
+func (s *Users) SetName(ctx context.Context, id uint, name string) error {
+	return s.update(ctx, "set name", id, map[string]any{"name": strings.TrimSpace(name)})
+}
+
+// SetPasswordHash stores a new hash. With endSessions it also bumps the token
+// version and returns the new one, so every token issued before dies.
+func (s *Users) SetPasswordHash(ctx context.Context, id uint, hash string, endSessions bool) (int, error) {
+	fields := map[string]any{"password_hash": hash}
+	if endSessions {
+		fields["token_version"] = gorm.Expr("token_version + 1")
+	}
+	if err := s.update(ctx, "set password", id, fields); err != nil {
+		return 0, err
+	}
+	return s.tokenVersion(ctx, id)
+}
+
+// BumpTokenVersion ends every session and token of the user.
+func (s *Users) BumpTokenVersion(ctx context.Context, id uint) (int, error) {
+	if err := s.update(ctx, "end sessions", id, map[string]any{"token_version": gorm.Expr("token_version + 1")}); err != nil {
+		return 0, err
+	}
+	return s.tokenVersion(ctx, id)
+}
+
+// RecordSignIn notes the time of a successful sign-in.
+func (s *Users) RecordSignIn(ctx context.Context, id uint, at time.Time) error {
+	return s.update(ctx, "record sign-in", id, map[string]any{"last_sign_in_at": at.UTC()})
+}
+
+// SetRole changes a user's role and ends their sessions, so the new role
+// applies at once. Demoting the last enabled admin returns ErrLastAdmin.
+func (s *Users) SetRole(ctx context.Context, id uint, role string) error {
+	return s.changeAdminState(ctx, "set role", id, role == RoleAdmin, map[string]any{"role": role})
+}
+
+// SetDisabled disables or enables an account; either way its sessions end.
+// Disabling the last enabled admin returns ErrLastAdmin.
+func (s *Users) SetDisabled(ctx context.Context, id uint, disabled bool) error {
+	return s.changeAdminState(ctx, "set disabled", id, !disabled, map[string]any{"disabled": disabled})
+}
+
+// changeAdminState applies a change that may remove an enabled admin, inside
+// one transaction that locks every enabled admin row first, so two admins
+// demoting each other at the same moment cannot both succeed. keepsAdmin
+// says whether the change leaves the user an enabled admin if they were one.
+func (s *Users) changeAdminState(ctx context.Context, op string, id uint, keepsAdmin bool, fields map[string]any) error {
+	fields["token_version"] = gorm.Expr("token_version + 1")
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if !keepsAdmin {
+			if err := s.guardLastAdmin(tx, id); err != nil {
+				return err
+			}
+		}
+		res := tx.Model(&User{}).Where("id = ?", id).Updates(fields)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return translate(op, err)
+}
+
+// guardLastAdmin fails with ErrLastAdmin when user id is the only enabled
+// admin. It must run inside a transaction: on PostgreSQL it locks the admin
+// rows; on SQLite the immediate transaction already holds the write lock.
+func (s *Users) guardLastAdmin(tx *gorm.DB, id uint) error {
+	q := tx.Model(&User{}).Where("role = ? AND disabled = ?", RoleAdmin, false)
+	if isPostgres(tx) {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ids []uint
+	if err := q.Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	if len(ids) == 1 && ids[0] == id {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+func (s *Users) update(ctx context.Context, op string, id uint, fields map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)
+	if res.Error != nil {
+		return translate(op, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Users) tokenVersion(ctx context.Context, id uint) (int, error) {
+	var v int
+	err := s.db.WithContext(ctx).Model(&User{}).Select("token_version").Where("id = ?", id).Row().Scan(&v)
+	return v, translate("read token version", err)
+}

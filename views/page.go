@@ -1,0 +1,52 @@
+// Package views holds Planner's templ components and the view models they
+// take. Views import nothing of ours: handlers translate models into these
+// types, and views never touch the database or the request.
+package views
+
+// Page is what every page's layout needs.
+type Page struct {
+	Title  string
+	CSRF   string // token for forms; every POST form carries it as _csrf
+	User   *User  // nil when nobody is signed in
+	Flash  string // one-time notice shown at the top of the page
+	Assets string // version tag appended to asset URLs for cache busting
+}
+
+// User is the signed-in user as the layout shows them.
+type User struct {
+	Name  string
+	Email string
+	Admin bool
+}
+
+// Asset returns the URL of a file under /static, versioned so browsers may
+// cache it for a long time.
+func (p Page) Asset(name string) string {
+	u := "/static/" + name
+	if p.Assets != "" {
+		u += "?v=" + p.Assets
+	}
+	return u
+}
+
+// Form holds a submitted form's values and its per-field errors, so a
+// failed submission re-renders with the input kept and a message beside each
+// bad field. Passwords are never put in Values.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+	// Message is an error about the whole form (such as a failed sign-in).
+	Message string
+}
+
+// Value returns the submitted value of field.
+func (f Form) Value(field string) string { return f.Values[field] }
+
+// Error returns the message for field, or "".
+func (f Form) Error(field string) string { return f.Errors[field] }
+
+// HasError reports whether field has a message.
+func (f Form) HasError(field string) bool { return f.Errors[field] != "" }
+
+// Valid reports whether the form has no errors at all.
+func (f Form) Valid() bool { return len(f.Errors) == 0 && f.Message == "" }
