@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts a headless Chromium for one test and returns a context for
+// its steps, bounded so a missing element fails the test instead of hanging.
+// Without Chromium the test is skipped, except in CI, where it fails.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium is not installed (CI must run the browser tests)")
+		}
+		t.Skip("Chromium not installed; skipping browser test")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	// The first run starts the browser; its context must not carry the
+	// step timeout, or the timeout would bound the whole browser.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// serve runs the app on a loopback port for the browser.
+func (a *testApp) serve(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(a.e)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestBrowserHomePage(t *testing.T) {
+	app := newTestApp(t)
+	base := app.serve(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="brand"]`))); err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil || title != "Planner · Planner" {
+		t.Fatalf("title %q, %v", title, err)
+	}
+	// The stylesheet applied: the header's computed background is not the
+	// browser default (transparent), and the body font is not Times.
+	styled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const h = getComputedStyle(document.querySelector('.site-header'));
+		const b = getComputedStyle(document.body);
+		return document.styleSheets.length > 0 &&
+			h.backgroundColor !== 'rgba(0, 0, 0, 0)' && !b.fontFamily.startsWith('"Times');
+	})()`))
+	if err != nil || !styled {
+		t.Fatalf("stylesheet not applied (%v)", err)
+	}
+}
+
+// TestBrowserAccountFlow: sign up, sign out, sign in, reach a protected
+// page, sign out, and be sent to sign-in when coming back.
+func TestBrowserAccountFlow(t *testing.T) {
+	app := newTestApp(t)
+	base := app.serve(t)
+	ctx := browser(t)
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	location := func() string {
+		t.Helper()
+		u, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimPrefix(u, base)
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+
+	step("sign up",
+		chromedp.Navigate(base+"/signup"),
+		chromedp.SendKeys(chromedp.ID("email"), "grace@example.com"),
+		chromedp.SendKeys(chromedp.ID("name"), "Grace"),
+		chromedp.SendKeys(chromedp.ID("password"), goodPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="signup-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-link"]`)),
+	)
+	if got := text(`[data-testid="account-link"]`); got != "Grace" {
+		t.Fatalf("menu shows %q after sign-up", got)
+	}
+	step("sign out",
+		chromedp.Click(chromedp.CSS(`[data-testid="logout"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-link"]`)),
+	)
+	if got := text(`[data-testid="flash"]`); !strings.Contains(got, "signed out") {
+		t.Fatalf("flash after sign-out: %q", got)
+	}
+
+	step("open a protected page",
+		chromedp.Navigate(base+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-submit"]`)),
+	)
+	if loc := location(); loc != "/login?next=%2Faccount" {
+		t.Fatalf("protected page sent us to %q", loc)
+	}
+	step("wrong password",
+		chromedp.SendKeys(chromedp.ID("email"), "grace@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="form-error"]`)),
+	)
+	if got := text(`[data-testid="form-error"]`); got != msgBadCredentials {
+		t.Fatalf("failed sign-in says %q", got)
+	}
+	step("sign in",
+		chromedp.SendKeys(chromedp.ID("password"), goodPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-email"]`)),
+	)
+	if loc := location(); loc != "/account" {
+		t.Fatalf("after sign-in at %q, want /account", loc)
+	}
+	if got := text(`[data-testid="account-email"]`); got != "grace@example.com" {
+		t.Fatalf("account page shows %q", got)
+	}
+	// The session cookie is invisible to scripts.
+	cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil || strings.Contains(cookies, SessionCookie) || strings.Contains(cookies, csrfCookie) {
+		t.Fatalf("document.cookie = %q (%v)", cookies, err)
+	}
+	step("sign out again",
+		chromedp.Click(chromedp.CSS(`[data-testid="logout"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-link"]`)),
+		chromedp.Navigate(base+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-submit"]`)),
+	)
+	if loc := location(); loc != "/login?next=%2Faccount" {
+		t.Fatalf("after sign-out the protected page sent us to %q", loc)
+	}
+}
