@@ -210,3 +210,6 @@ func parallel(n int, f func(i int)) {
 }
 
 func netParseCIDR(s string) (net.IP, *net.IPNet, error) { return net.ParseCIDR(s) }
+
+// goqueryS shortens goquery's selection type in callbacks.
+type goqueryS = goquery.Selection

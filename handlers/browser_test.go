@@ -174,3 +174,75 @@ func TestBrowserAccountFlow(t *testing.T) {
 		t.Fatalf("after sign-out the protected page sent us to %q", loc)
 	}
 }
+
+// TestBrowserEventFlow: sign in, create an event, see it listed, edit it,
+// delete it.
+func TestBrowserEventFlow(t *testing.T) {
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, "user")
+	base := app.serve(t)
+	ctx := browser(t)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+
+	step("sign in",
+		chromedp.Navigate(base+"/login?next=/events/new"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), goodPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-submit"]`)),
+	)
+	step("create",
+		chromedp.SendKeys(chromedp.ID("title"), "Rooftop dinner"),
+		chromedp.SetValue(chromedp.ID("starts_at"), "2031-06-01T19:00"),
+		chromedp.SetValue(chromedp.ID("ends_at"), "2031-06-01T22:00"),
+		chromedp.SendKeys(chromedp.ID("location"), "Top floor"),
+		chromedp.SendKeys(chromedp.ID("description"), "Dinner with a view."),
+		chromedp.SendKeys(chromedp.ID("tags"), "Food, Friends"),
+		chromedp.Click(chromedp.CSS(`[data-testid="event-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-title"]`)),
+	)
+	if got := text(`[data-testid="event-title"]`); got != "Rooftop dinner" {
+		t.Fatalf("event page shows %q", got)
+	}
+	if got := text(`[data-testid="event-when"]`); !strings.Contains(got, "Sun 1 Jun 2031, 19:00 – 22:00") {
+		t.Fatalf("event time shown as %q", got)
+	}
+	step("see it listed",
+		chromedp.Navigate(base+"/events"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-link"]`)),
+	)
+	if got := text(`[data-testid="event-link"]`); got != "Rooftop dinner" {
+		t.Fatalf("list shows %q", got)
+	}
+	step("edit",
+		chromedp.Click(chromedp.CSS(`[data-testid="event-link"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="edit-event"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="edit-event"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="event-submit"]`)),
+		chromedp.SetValue(chromedp.ID("title"), "Rooftop dinner (moved indoors)"),
+		chromedp.Click(chromedp.CSS(`[data-testid="event-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="delete-event"]`)),
+	)
+	if got := text(`[data-testid="event-title"]`); got != "Rooftop dinner (moved indoors)" {
+		t.Fatalf("after edit the page shows %q", got)
+	}
+	step("delete",
+		chromedp.Click(chromedp.CSS(`[data-testid="delete-event"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-delete"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-delete"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="no-events"]`)),
+	)
+}

@@ -50,9 +50,19 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/login", f.auth.Login, limited)
 	pages.POST("/logout", f.auth.Logout)
 
-	// Signed-in pages. RequireUser is attached per route: a Group("") with
+	// Signed-in pages (events/new and the event changes, the account).
+	// RequireUser is attached per route: a Group("") with
 	// middleware would also claim every unknown address for the sign-in
 	// redirect instead of the 404 page.
+	pages.GET("/events", f.events.Index)
+	pages.GET("/events/new", f.events.New, RequireUser)
+	pages.POST("/events", f.events.Create, RequireUser)
+	pages.GET("/events/:id", f.events.Show)
+	pages.GET("/events/:id/edit", f.events.Edit, RequireUser)
+	pages.POST("/events/:id/edit", f.events.Update, RequireUser)
+	pages.GET("/events/:id/delete", f.events.ConfirmDelete, RequireUser)
+	pages.POST("/events/:id/delete", f.events.Delete, RequireUser)
+
 	pages.GET("/account", f.account.Show, RequireUser)
 	pages.POST("/account", f.account.UpdateName, RequireUser)
 	pages.POST("/account/password", f.account.ChangePassword, RequireUser)

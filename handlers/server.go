@@ -113,8 +113,10 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		limit:     cfg.LoginLimit,
 	}
 	sessions := &Sessions{cfg: cfg, tokens: tokens, users: s.users, revoked: s.sess}
+	events := &Events{cfg: cfg, events: models.NewEvents(db), audit: s.audit}
 	f := features{
-		pages:   &Pages{cfg: cfg},
+		pages:   &Pages{cfg: cfg, events: events},
+		events:  events,
 		health:  &Health{db: db},
 		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
 		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
@@ -126,6 +128,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 // features are the feature handlers routes wires up.
 type features struct {
 	pages   *Pages
+	events  *Events
 	health  *Health
 	auth    *Auth
 	account *Account

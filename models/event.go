@@ -1,11 +1,31 @@
 package models
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
 
 // Visibility values of an event.
 const (
 	VisibilityPublic  = "public"
 	VisibilityPrivate = "private"
+)
+
+// Limits of an event's fields, from the spec.
+const (
+	MaxTitleLen       = 200
+	MaxDescriptionLen = 5000
+	MaxLocationLen    = 200
+	MaxImageLen       = 2048
+	MaxTags           = 10
+	MaxTagLen         = 30
 )
 
 // Event is something a user plans. Tags are kept twice on purpose: joined in
@@ -18,13 +38,35 @@ type Event struct {
 	Title       string     `gorm:"size:200;not null"`
 	Image       string     `gorm:"size:2048;not null;default:''"`
 	Description string     `gorm:"size:5000;not null;default:''"`
-	Tags        string     `gorm:"size:400;not null;default:''"`
+	Tags        string     `gorm:"size:400;not null;default:''"` // comma-joined, normalised
 	Location    string     `gorm:"size:200;not null;default:''"`
-	StartsAt    *time.Time `gorm:"index:idx_events_visibility_start,priority:2"`
+	StartsAt    *time.Time `gorm:"index:idx_events_start,priority:1;index:idx_events_creator,priority:2"`
 	EndsAt      *time.Time
-	Visibility  string    `gorm:"size:10;not null;default:public;index:idx_events_visibility_start,priority:1"`
+	Visibility  string    `gorm:"size:10;not null;default:public;index"`
 	CreatedAt   time.Time `gorm:"not null;index"`
 	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+// TagList returns the event's tags as a slice (never nil).
+func (e *Event) TagList() []string {
+	if e.Tags == "" {
+		return []string{}
+	}
+	return strings.Split(e.Tags, ",")
+}
+
+// VisibleTo reports whether a viewer may see the event: public events to
+// anyone, private ones to their creator and admins. viewer may be nil.
+func (e *Event) VisibleTo(viewer *User) bool {
+	if e.Visibility == VisibilityPublic {
+		return true
+	}
+	return viewer != nil && (viewer.ID == e.CreatorID || viewer.IsAdmin())
+}
+
+// EditableBy reports whether viewer may change or delete the event.
+func (e *Event) EditableBy(viewer *User) bool {
+	return viewer != nil && (viewer.ID == e.CreatorID || viewer.IsAdmin())
 }
 
 // EventTag is one tag of one event, indexed by tag for the tag filter.
@@ -32,4 +74,246 @@ type EventTag struct {
 	EventID uint   `gorm:"primaryKey;index:idx_event_tags_tag,priority:2"`
 	Tag     string `gorm:"primaryKey;size:30;index:idx_event_tags_tag,priority:1"`
 	Event   Event  `gorm:"constraint:OnDelete:CASCADE"`
+}
+
+// EventInput is what a client may set on an event. Nothing else (id,
+// creator, times) can be set through it, whatever a form or body contains.
+type EventInput struct {
+	Title       string
+	Image       string
+	Description string
+	Tags        []string
+	Location    string
+	StartsAt    *time.Time
+	EndsAt      *time.Time
+	Visibility  string
+}
+
+// Normalize trims text, lower-cases and de-duplicates tags, defaults the
+// visibility and keeps times in UTC to the second.
+func (in *EventInput) Normalize() {
+	in.Title = strings.TrimSpace(in.Title)
+	in.Image = strings.TrimSpace(in.Image)
+	in.Description = strings.TrimSpace(in.Description)
+	in.Location = strings.TrimSpace(in.Location)
+	in.Visibility = strings.ToLower(strings.TrimSpace(in.Visibility))
+	if in.Visibility == "" {
+		in.Visibility = VisibilityPublic
+	}
+	in.Tags = NormalizeTags(in.Tags)
+	in.StartsAt, in.EndsAt = utcSecond(in.StartsAt), utcSecond(in.EndsAt)
+}
+
+func utcSecond(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Second)
+	return &u
+}
+
+// NormalizeTags trims and lower-cases tags, dropping empty ones and
+// duplicates, keeping the first order.
+func NormalizeTags(tags []string) []string {
+	out := make([]string, 0, len(tags))
+	seen := map[string]bool{}
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	return out
+}
+
+// Validate returns a message per invalid field (keys are the field names
+// of the spec), or an empty map. Call Normalize first.
+func (in EventInput) Validate() map[string]string {
+	errs := map[string]string{}
+	switch n := utf8.RuneCountInString(in.Title); {
+	case n == 0:
+		errs["title"] = "Enter a title"
+	case n > MaxTitleLen:
+		errs["title"] = fmt.Sprintf("Title must be at most %d characters", MaxTitleLen)
+	case !plainLine(in.Title):
+		errs["title"] = "Title must be plain text on one line"
+	}
+	if in.Image != "" {
+		if msg := checkImageURL(in.Image); msg != "" {
+			errs["image"] = msg
+		}
+	}
+	if utf8.RuneCountInString(in.Description) > MaxDescriptionLen {
+		errs["description"] = fmt.Sprintf("Description must be at most %d characters", MaxDescriptionLen)
+	} else if !plainText(in.Description) {
+		errs["description"] = "Description must be plain text"
+	}
+	if utf8.RuneCountInString(in.Location) > MaxLocationLen {
+		errs["location"] = fmt.Sprintf("Location must be at most %d characters", MaxLocationLen)
+	} else if !plainLine(in.Location) {
+		errs["location"] = "Location must be plain text on one line"
+	}
+	if len(in.Tags) > MaxTags {
+		errs["tags"] = fmt.Sprintf("At most %d tags", MaxTags)
+	}
+	for _, t := range in.Tags {
+		if utf8.RuneCountInString(t) > MaxTagLen {
+			errs["tags"] = fmt.Sprintf("Each tag must be at most %d characters", MaxTagLen)
+			break
+		}
+		if !plainLine(t) || strings.Contains(t, ",") {
+			errs["tags"] = "Tags must be plain words without commas"
+			break
+		}
+	}
+	if in.StartsAt != nil && in.EndsAt != nil && in.EndsAt.Before(*in.StartsAt) {
+		errs["ends_at"] = "The end must not be before the start"
+	}
+	if in.Visibility != VisibilityPublic && in.Visibility != VisibilityPrivate {
+		errs["visibility"] = "Visibility must be public or private"
+	}
+	return errs
+}
+
+func checkImageURL(s string) string {
+	if len(s) > MaxImageLen {
+		return fmt.Sprintf("Image URL must be at most %d characters", MaxImageLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !plainLine(s) || strings.ContainsAny(s, " \"'<>") {
+		return "Image must be an http or https URL"
+	}
+	return ""
+}
+
+// plainLine reports whether s is valid UTF-8 without control characters.
+func plainLine(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainText is plainLine that also allows line breaks and tabs.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// Events is the store of events.
+type Events struct {
+	db *gorm.DB
+}
+
+// NewEvents returns the event store backed by db.
+func NewEvents(db *gorm.DB) *Events {
+	return &Events{db: db}
+}
+
+// Create stores a new event by creator. in must be normalised and valid.
+func (s *Events) Create(ctx context.Context, creatorID uint, in EventInput) (*Event, error) {
+	e := &Event{CreatorID: creatorID}
+	apply(e, in)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Omit("Creator").Create(e).Error; err != nil {
+			return err
+		}
+		return saveTags(tx, e.ID, in.Tags)
+	})
+	if err != nil {
+		return nil, translate("create event", err)
+	}
+	return s.Get(ctx, e.ID)
+}
+
+func apply(e *Event, in EventInput) {
+	e.Title, e.Image, e.Description, e.Location = in.Title, in.Image, in.Description, in.Location
+	e.Tags = strings.Join(in.Tags, ",")
+	e.StartsAt, e.EndsAt, e.Visibility = in.StartsAt, in.EndsAt, in.Visibility
+}
+
+func saveTags(tx *gorm.DB, eventID uint, tags []string) error {
+	if err := tx.Where("event_id = ?", eventID).Delete(&EventTag{}).Error; err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	rows := make([]EventTag, len(tags))
+	for i, t := range tags {
+		rows[i] = EventTag{EventID: eventID, Tag: t}
+	}
+	return tx.Omit("Event").Create(&rows).Error
+}
+
+// Get returns the event with its creator, or ErrNotFound. Whether the
+// caller may see it is the caller's question (Event.VisibleTo).
+func (s *Events) Get(ctx context.Context, id uint) (*Event, error) {
+	var e Event
+	err := s.db.WithContext(ctx).Joins("Creator").First(&e, "events.id = ?", id).Error
+	if err != nil {
+		return nil, translate("get event", err)
+	}
+	return &e, nil
+}
+
+// Update replaces every settable field of event id with in (normalised and
+// valid) and returns the stored event.
+func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, error) {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var e Event
+		if err := tx.First(&e, id).Error; err != nil {
+			return err
+		}
+		apply(&e, in)
+		err := tx.Model(&e).Select("title", "image", "description", "tags", "location", "starts_at", "ends_at",
+			"visibility", "updated_at").Updates(&e).Error
+		if err != nil {
+			return err
+		}
+		return saveTags(tx, id, in.Tags)
+	})
+	if err != nil {
+		return nil, translate("update event", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Delete removes event id (its tags go with it).
+func (s *Events) Delete(ctx context.Context, id uint) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("event_id = ?", id).Delete(&EventTag{}).Error; err != nil {
+			return err
+		}
+		res := tx.Delete(&Event{}, id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	})
+	return translate("delete event", err)
+}
+
+// Count returns how many events there are.
+func (s *Events) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Event{}).Count(&n).Error
+	return n, translate("count events", err)
 }

@@ -3,6 +3,8 @@
 // types, and views never touch the database or the request.
 package views
 
+import "net/url"
+
 // Page is what every page's layout needs.
 type Page struct {
 	Title  string
@@ -50,3 +52,5 @@ func (f Form) HasError(field string) bool { return f.Errors[field] != "" }
 
 // Valid reports whether the form has no errors at all.
 func (f Form) Valid() bool { return len(f.Errors) == 0 && f.Message == "" }
+
+func queryEscape(s string) string { return url.QueryEscape(s) }

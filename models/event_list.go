@@ -1,0 +1,254 @@
+package models
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// EventOrder is the order of a list of events.
+type EventOrder int
+
+// The orders events can be listed in.
+const (
+	// OrderID is the API's order: by id, oldest first.
+	OrderID EventOrder = iota
+	// OrderUpcoming lists only events starting now or later, soonest first.
+	OrderUpcoming
+	// OrderBrowse is the pages' order: upcoming events soonest first, then
+	// past ones most recent first, then undated ones newest first.
+	OrderBrowse
+)
+
+// MaxPageSize bounds every list.
+const MaxPageSize = 200
+
+// ErrBadCursor means a pagination cursor was not one Planner made.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// EventQuery selects a page of events.
+type EventQuery struct {
+	Viewer     *User // nil for anonymous callers
+	AllPrivate bool  // list every private event too (admins in the API)
+	Q          string
+	Tag        string
+	Order      EventOrder
+	Limit      int
+	After      string // cursor: the page after this one
+	Before     string // cursor: the page before this one
+	Now        time.Time
+}
+
+// EventPage is one page of events and the cursors around it.
+type EventPage struct {
+	Events []Event
+	Next   string // "" when this is the last page
+	Prev   string // "" when this is the first page
+}
+
+// cursor is the position of one event in a listing. It carries the moment
+// the listing began, so "upcoming" and "past" mean the same on every page
+// and an event that starts meanwhile is neither repeated nor skipped.
+type cursor struct {
+	Order EventOrder `json:"o"`
+	Seg   int        `json:"s"`
+	Start *int64     `json:"t,omitempty"`
+	ID    uint       `json:"i"`
+	Now   int64      `json:"n"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, order EventOrder, segs int) (cursor, error) {
+	var c cursor
+	if len(s) > 200 {
+		return c, ErrBadCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Order != order || c.Seg < 0 || c.Seg >= segs || c.ID == 0 {
+		return c, ErrBadCursor
+	}
+	return c, nil
+}
+
+// segment is one run of a listing with its own condition and key order.
+// byStart orders by (starts_at, id), else by id alone; desc reverses both.
+type segment struct {
+	where   string
+	byStart bool
+	desc    bool
+}
+
+func segments(order EventOrder) []segment {
+	switch order {
+	case OrderUpcoming:
+		return []segment{{where: "events.starts_at >= @now", byStart: true}}
+	case OrderBrowse:
+		return []segment{
+			{where: "events.starts_at >= @now", byStart: true},
+			{where: "events.starts_at < @now", byStart: true, desc: true},
+			{where: "events.starts_at IS NULL", desc: true},
+		}
+	default:
+		return []segment{{}}
+	}
+}
+
+// List returns one page of the events q selects, using keyset pagination:
+// each page is found from the previous page's last key through an index,
+// never by counting or skipping rows, so page 1,000 costs what page 1 does.
+func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
+	if q.Limit <= 0 || q.Limit > MaxPageSize {
+		q.Limit = 50
+	}
+	segs := segments(q.Order)
+	now := q.Now.UTC().Truncate(time.Second)
+	var cur *cursor
+	backward := false
+	for _, raw := range []string{q.After, q.Before} {
+		if raw == "" {
+			continue
+		}
+		c, err := decodeCursor(raw, q.Order, len(segs))
+		if err != nil {
+			return EventPage{}, err
+		}
+		cur, backward = &c, raw == q.Before && q.After == ""
+		now = time.Unix(c.Now, 0).UTC()
+		break
+	}
+
+	// Walk the segments from the cursor's, forward or backward, until one
+	// more event than the page holds has been seen.
+	var found []Event
+	var foundSeg []int
+	start := 0
+	if cur != nil {
+		start = cur.Seg
+	}
+	step := 1
+	if backward {
+		step = -1
+	}
+	for si := start; si >= 0 && si < len(segs) && len(found) <= q.Limit; si += step {
+		var at *cursor
+		if cur != nil && si == cur.Seg {
+			at = cur
+		}
+		rows, err := s.segmentRows(ctx, q, segs[si], now, at, backward, q.Limit+1-len(found))
+		if err != nil {
+			return EventPage{}, err
+		}
+		for range rows {
+			foundSeg = append(foundSeg, si)
+		}
+		found = append(found, rows...)
+	}
+
+	more := len(found) > q.Limit
+	if more {
+		found, foundSeg = found[:q.Limit], foundSeg[:q.Limit]
+	}
+	if backward {
+		for i, j := 0, len(found)-1; i < j; i, j = i+1, j-1 {
+			found[i], found[j] = found[j], found[i]
+			foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
+		}
+	}
+	page := EventPage{Events: found}
+	if len(found) == 0 {
+		return page, nil
+	}
+	key := func(i int) string {
+		c := cursor{Order: q.Order, Seg: foundSeg[i], ID: found[i].ID, Now: now.Unix()}
+		if found[i].StartsAt != nil {
+			t := found[i].StartsAt.Unix()
+			c.Start = &t
+		}
+		return c.encode()
+	}
+	hasNext, hasPrev := more, cur != nil
+	if backward {
+		hasNext, hasPrev = true, more
+	}
+	if hasNext {
+		page.Next = key(len(found) - 1)
+	}
+	if hasPrev {
+		page.Prev = key(0)
+	}
+	return page, nil
+}
+
+// segmentRows reads up to n events of one segment past (or, backward,
+// before) the cursor at.
+func (s *Events) segmentRows(ctx context.Context, q EventQuery, seg segment, now time.Time, at *cursor, backward bool, n int) ([]Event, error) {
+	tx := s.db.WithContext(ctx).Joins("Creator")
+	tx = filter(tx, q)
+	switch {
+	case strings.Contains(seg.where, "@now"):
+		tx = tx.Where(seg.where, map[string]any{"now": now})
+	case seg.where != "":
+		tx = tx.Where(seg.where)
+	}
+	// Forward in a descending segment, or backward in an ascending one,
+	// both mean "smaller keys first".
+	smaller := seg.desc != backward
+	cmp, dir := ">", "ASC"
+	if smaller {
+		cmp, dir = "<", "DESC"
+	}
+	if at != nil {
+		if seg.byStart {
+			if at.Start == nil {
+				return nil, ErrBadCursor
+			}
+			t := time.Unix(*at.Start, 0).UTC()
+			tx = tx.Where("(events.starts_at "+cmp+" @t OR (events.starts_at = @t AND events.id "+cmp+" @id))",
+				map[string]any{"t": t, "id": at.ID})
+		} else {
+			tx = tx.Where("events.id "+cmp+" ?", at.ID)
+		}
+	}
+	if seg.byStart {
+		tx = tx.Order("events.starts_at " + dir)
+	}
+	tx = tx.Order("events.id " + dir)
+	var rows []Event
+	if err := tx.Limit(n).Find(&rows).Error; err != nil {
+		return nil, translate("list events", err)
+	}
+	return rows, nil
+}
+
+// filter applies who may see what, the search and the tag.
+func filter(tx *gorm.DB, q EventQuery) *gorm.DB {
+	switch {
+	case q.Viewer == nil:
+		tx = tx.Where("events.visibility = ?", VisibilityPublic)
+	case !q.AllPrivate:
+		tx = tx.Where("(events.visibility = ? OR events.creator_id = ?)", VisibilityPublic, q.Viewer.ID)
+	}
+	if term := strings.TrimSpace(q.Q); term != "" {
+		like := "%" + escapeLike(strings.ToLower(term)) + "%"
+		tx = tx.Where(`(LOWER(events.title) LIKE @q ESCAPE '\' OR LOWER(events.description) LIKE @q ESCAPE '\' OR LOWER(events.location) LIKE @q ESCAPE '\')`,
+			map[string]any{"q": like})
+	}
+	if tag := strings.ToLower(strings.TrimSpace(q.Tag)); tag != "" {
+		tx = tx.Where("events.id IN (SELECT event_id FROM event_tags WHERE tag = ?)", tag)
+	}
+	return tx
+}
+
+// escapeLike makes the user's text match literally inside LIKE.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
