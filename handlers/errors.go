@@ -23,6 +23,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	var je *jsonError
+	if errors.As(err, &je) && isAPI(c.Request().URL.Path) {
+		if werr := c.JSON(je.Status, je.Body); werr != nil {
+			s.log.Error("writing error response", "err", werr)
+		}
+		return
+	}
 	status, detail := classify(err)
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 {
@@ -49,7 +56,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 // classify maps an error to a status and a message safe to show.
 func classify(err error) (int, string) {
 	var he *echo.HTTPError
+	var je *jsonError
 	switch {
+	case errors.As(err, &je):
+		d, _ := je.Body["detail"].(string)
+		return je.Status, d
 	case errors.As(err, &he):
 		if he.Code >= 500 {
 			return he.Code, http.StatusText(he.Code)

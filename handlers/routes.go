@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/planner/planner/static"
@@ -28,6 +30,18 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 		}),
 		middleware.BodyLimit(BodyLimit),
 		securityHeaders(s.cfg.Secure()),
+		// CORS opens /api (and only /api) to the configured origins. It runs
+		// for every request, not in the /api group, so that preflights of
+		// any /api path are answered.
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			Skipper:          func(c echo.Context) bool { return !isAPI(c.Request().URL.Path) },
+			AllowOrigins:     s.cfg.CORSOrigins,
+			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions},
+			AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType},
+			ExposeHeaders:    []string{"Link", echo.HeaderLocation, "Retry-After"},
+			AllowCredentials: false,
+			MaxAge:           600,
+		}),
 		func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error { c.Set(assetsKey, assets); return next(c) }
 		},
@@ -49,6 +63,23 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.GET("/login", f.auth.NewLogin)
 	pages.POST("/login", f.auth.Login, limited)
 	pages.POST("/logout", f.auth.Logout)
+
+	// JSON API: bearer tokens only (cookies are never read there), CORS
+	// above. Reads take an optional token; writes require one.
+	api := e.Group("/api")
+	optional, required := sessions.bearer(true), sessions.bearer(false)
+	api.POST("/user/signup", f.api.Signup, limited)
+	api.POST("/user/signin", f.api.Signin, limited)
+	api.POST("/user/signout", f.api.Signout, required)
+	api.GET("/user/me", f.api.Me, required)
+	api.GET("/event/", f.apiEvents.List, optional)
+	api.GET("/event", f.apiEvents.List, optional)
+	api.GET("/event/:id", f.apiEvents.Get, optional)
+	api.POST("/event/new", f.apiEvents.Create, required)
+	api.PUT("/event/:id", f.apiEvents.Update, required)
+	api.DELETE("/event/:id", f.apiEvents.Delete, required)
+	api.GET("/openapi.json", f.docs.OpenAPI)
+	api.GET("/docs", f.docs.Page)
 
 	// Signed-in pages (events/new and the event changes, the account).
 	// RequireUser is attached per route: a Group("") with

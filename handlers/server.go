@@ -114,12 +114,17 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	sessions := &Sessions{cfg: cfg, tokens: tokens, users: s.users, revoked: s.sess}
 	events := &Events{cfg: cfg, events: models.NewEvents(db), audit: s.audit}
+	apiHandlers := &API{cfg: cfg, users: s.users, signin: signin, sessions: sessions, tokens: tokens,
+		policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit}
 	f := features{
-		pages:   &Pages{cfg: cfg, events: events},
-		events:  events,
-		health:  &Health{db: db},
-		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
-		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
+		api:       apiHandlers,
+		apiEvents: &APIEvents{cfg: cfg, events: models.NewEvents(db), audit: s.audit},
+		docs:      &Docs{cfg: cfg},
+		pages:     &Pages{cfg: cfg, events: events},
+		events:    events,
+		health:    &Health{db: db},
+		auth:      &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
+		account:   &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
 	}
 	s.routes(e, f, sessions)
 	return e, nil
@@ -127,11 +132,14 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 // features are the feature handlers routes wires up.
 type features struct {
-	pages   *Pages
-	events  *Events
-	health  *Health
-	auth    *Auth
-	account *Account
+	api       *API
+	apiEvents *APIEvents
+	docs      *Docs
+	pages     *Pages
+	events    *Events
+	health    *Health
+	auth      *Auth
+	account   *Account
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

@@ -1,0 +1,289 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/models"
+)
+
+// APIEvents serves /api/event: the tutorial's event routes.
+type APIEvents struct {
+	cfg    Config
+	events *models.Events
+	audit  *models.Audit
+}
+
+// eventBody is what create and PUT read: only the fields a client may set.
+// Pointers tell "absent or null" (nil) from a value, which PUT leaves
+// unchanged; id, creator, times and unknown keys are never read.
+type eventBody struct {
+	Title       *string   `json:"title"`
+	Image       *string   `json:"image"`
+	Description *string   `json:"description"`
+	Tags        *[]string `json:"tags"`
+	Location    *string   `json:"location"`
+	StartsAt    *string   `json:"starts_at"`
+	EndsAt      *string   `json:"ends_at"`
+	Visibility  *string   `json:"visibility"`
+}
+
+// over applies the body's fields over in, with a problem per bad time.
+func (b eventBody) over(in models.EventInput) (models.EventInput, []fieldError) {
+	var problems []fieldError
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&in.Title, b.Title)
+	set(&in.Image, b.Image)
+	set(&in.Description, b.Description)
+	set(&in.Location, b.Location)
+	set(&in.Visibility, b.Visibility)
+	if b.Tags != nil {
+		in.Tags = *b.Tags
+	}
+	for _, f := range []struct {
+		name string
+		src  *string
+		dst  **time.Time
+	}{{"starts_at", b.StartsAt, &in.StartsAt}, {"ends_at", b.EndsAt, &in.EndsAt}} {
+		if f.src == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(*f.src))
+		if err != nil {
+			problems = append(problems, fieldError{Loc: []string{"body", f.name},
+				Msg: "must be an RFC 3339 date-time such as 2031-03-01T18:00:00Z", Type: "value_error.datetime"})
+			continue
+		}
+		*f.dst = &t
+	}
+	in.Normalize()
+	return in, problems
+}
+
+// eventJSON is an event as the API shows it.
+type eventJSON struct {
+	ID          uint     `json:"id"`
+	Creator     *string  `json:"creator"`
+	CreatorName string   `json:"creator_name"`
+	Title       string   `json:"title"`
+	Image       string   `json:"image"`
+	Description string   `json:"description"`
+	Tags        []string `json:"tags"`
+	Location    string   `json:"location"`
+	StartsAt    *string  `json:"starts_at"`
+	EndsAt      *string  `json:"ends_at"`
+	Visibility  string   `json:"visibility"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+}
+
+// toJSON shapes e for viewer: the creator's email only for the creator
+// and admins.
+func toJSON(e *models.Event, viewer *models.User) eventJSON {
+	out := eventJSON{
+		ID: e.ID, CreatorName: e.Creator.Name, Title: e.Title, Image: e.Image, Description: e.Description,
+		Tags: e.TagList(), Location: e.Location, Visibility: e.Visibility,
+		CreatedAt: apiTime(e.CreatedAt), UpdatedAt: apiTime(e.UpdatedAt),
+	}
+	if e.EditableBy(viewer) {
+		email := e.Creator.Email
+		out.Creator = &email
+	}
+	if e.StartsAt != nil {
+		s := apiTime(*e.StartsAt)
+		out.StartsAt = &s
+	}
+	if e.EndsAt != nil {
+		s := apiTime(*e.EndsAt)
+		out.EndsAt = &s
+	}
+	return out
+}
+
+// List answers GET /api/event/: public events plus the caller's private
+// ones (every one for admins), by id or upcoming first, a page at a time
+// with the next page in an absolute Link header.
+func (h *APIEvents) List(c echo.Context) error {
+	v := viewer(c)
+	q := models.EventQuery{Viewer: v, AllPrivate: v != nil && v.IsAdmin(), Order: models.OrderID, Limit: 50, Now: time.Now()}
+	params := c.QueryParams()
+	var problems []fieldError
+	if s, ok := params["limit"]; ok {
+		n, err := strconv.Atoi(s[0])
+		if err != nil || n < 1 || n > models.MaxPageSize {
+			problems = append(problems, fieldError{Loc: []string{"query", "limit"},
+				Msg: fmt.Sprintf("must be a whole number from 1 to %d", models.MaxPageSize), Type: "value_error.number"})
+		}
+		q.Limit = n
+	}
+	switch params.Get("upcoming") {
+	case "", "0", "false":
+	case "1", "true":
+		q.Order = models.OrderUpcoming
+	default:
+		problems = append(problems, fieldError{Loc: []string{"query", "upcoming"}, Msg: "must be 1 or 0", Type: "type_error.bool"})
+	}
+	q.Q, q.Tag, q.After = params.Get("q"), params.Get("tag"), params.Get("cursor")
+	if len([]rune(q.Q)) > 200 {
+		problems = append(problems, fieldError{Loc: []string{"query", "q"}, Msg: "must be at most 200 characters", Type: "value_error.any_str.max_length"})
+	}
+	if len([]rune(q.Tag)) > models.MaxTagLen {
+		problems = append(problems, fieldError{Loc: []string{"query", "tag"}, Msg: fmt.Sprintf("must be at most %d characters", models.MaxTagLen), Type: "value_error.any_str.max_length"})
+	}
+	if len(problems) > 0 {
+		return invalid(problems...)
+	}
+	page, err := h.events.List(c.Request().Context(), q)
+	if errors.Is(err, models.ErrBadCursor) {
+		return invalid(fieldError{Loc: []string{"query", "cursor"}, Msg: "invalid cursor", Type: "value_error"})
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]eventJSON, 0, len(page.Events))
+	for i := range page.Events {
+		out = append(out, toJSON(&page.Events[i], v))
+	}
+	if page.Next != "" {
+		next := url.Values{}
+		next.Set("limit", strconv.Itoa(q.Limit))
+		next.Set("cursor", page.Next)
+		for _, k := range []string{"q", "tag"} {
+			if params.Get(k) != "" {
+				next.Set(k, params.Get(k))
+			}
+		}
+		if q.Order == models.OrderUpcoming {
+			next.Set("upcoming", "1")
+		}
+		c.Response().Header().Set("Link", fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.cfg.BaseURL.String(), next.Encode()))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// Get answers one event, 404 alike for missing and invisible.
+func (h *APIEvents) Get(c echo.Context) error {
+	e, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toJSON(e, viewer(c)))
+}
+
+// Create stores a new event whose creator is the caller.
+func (h *APIEvents) Create(c echo.Context) error {
+	var b eventBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if b.Title == nil {
+		return invalid(missing("body", "title"))
+	}
+	in, problems := b.over(models.EventInput{})
+	if err := h.check(in, problems); err != nil {
+		return err
+	}
+	e, err := h.events.Create(c.Request().Context(), viewer(c).ID, in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, fmt.Sprintf("/api/event/%d", e.ID))
+	return c.JSON(http.StatusOK, map[string]any{"message": "Event created successfully", "id": e.ID})
+}
+
+// Update changes the fields the body carries; absent and null ones stay,
+// and tags replace the list. Checked in order: 401 (middleware), 404, 403,
+// then the body.
+func (h *APIEvents) Update(c echo.Context) error {
+	e, err := h.loadEditable(c)
+	if err != nil {
+		return err
+	}
+	var b eventBody
+	if err := decodeJSON(c, &b); err != nil {
+		return err
+	}
+	base := models.EventInput{Title: e.Title, Image: e.Image, Description: e.Description, Tags: e.TagList(),
+		Location: e.Location, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Visibility: e.Visibility}
+	in, problems := b.over(base)
+	if err := h.check(in, problems); err != nil {
+		return err
+	}
+	updated, err := h.events.Update(c.Request().Context(), e.ID, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toJSON(updated, viewer(c)))
+}
+
+// Delete removes the event.
+func (h *APIEvents) Delete(c echo.Context) error {
+	e, err := h.loadEditable(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := h.events.Delete(ctx, e.ID); err != nil {
+		return err
+	}
+	if u := viewer(c); u.ID != e.CreatorID {
+		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
+		_ = h.audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
+	}
+	return c.JSON(http.StatusOK, map[string]string{"message": "Event deleted successfully."})
+}
+
+func (h *APIEvents) check(in models.EventInput, problems []fieldError) error {
+	errs := in.Validate()
+	for _, p := range problems {
+		delete(errs, p.Loc[1]) // the time's own message says more
+	}
+	if len(problems) == 0 && len(errs) == 0 {
+		return nil
+	}
+	for f, msg := range errs {
+		problems = append(problems, fieldError{Loc: []string{"body", f}, Msg: msg, Type: "value_error"})
+	}
+	return invalid(problems...)
+}
+
+var errEventNotFound = echo.NewHTTPError(http.StatusNotFound, msgEventNotFound)
+
+func (h *APIEvents) load(c echo.Context) (*models.Event, error) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	if err != nil || id == 0 {
+		return nil, errEventNotFound
+	}
+	e, err := h.events.Get(c.Request().Context(), uint(id))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, errEventNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !e.VisibleTo(viewer(c)) {
+		return nil, errEventNotFound
+	}
+	return e, nil
+}
+
+func (h *APIEvents) loadEditable(c echo.Context) (*models.Event, error) {
+	e, err := h.load(c)
+	if err != nil {
+		return nil, err
+	}
+	if !e.EditableBy(viewer(c)) {
+		return nil, echo.NewHTTPError(http.StatusForbidden, msgNotAllowed)
+	}
+	return e, nil
+}
