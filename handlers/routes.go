@@ -50,12 +50,13 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// Probes and assets: no session, no CSRF.
 	e.GET("/healthz", f.health.Live)
 	e.GET("/readyz", f.health.Ready)
-	e.Group("/static", staticCache(assets)).StaticFS("/", static.Files)
+	e.Group("/static", staticCache(assets), widgetAsset).StaticFS("/", static.Files)
 
 	// Pages. The "" group's catch-all also gives unknown addresses the
 	// session (so the 404 page shows who is signed in) and CSRF.
 	pages := e.Group("", sessions.PageSession(), csrf(s.cfg.Secure()))
 	pages.GET("/", f.pages.Home)
+	pages.GET("/widget", f.widget.Show)
 
 	limited := ipRateLimit(s.cfg.IPRate)
 	pages.GET("/signup", f.auth.NewSignup)

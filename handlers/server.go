@@ -120,6 +120,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		api:       apiHandlers,
 		apiEvents: &APIEvents{cfg: cfg, events: models.NewEvents(db), audit: s.audit},
 		docs:      &Docs{cfg: cfg},
+		widget:    &Widget{cfg: cfg},
 		pages:     &Pages{cfg: cfg, events: events},
 		events:    events,
 		health:    &Health{db: db},
@@ -135,6 +136,7 @@ type features struct {
 	api       *API
 	apiEvents *APIEvents
 	docs      *Docs
+	widget    *Widget
 	pages     *Pages
 	events    *Events
 	health    *Health

@@ -11,7 +11,7 @@ import (
 
 // Files are the assets, served under /static.
 //
-//go:embed *.css *.svg
+//go:embed *.css *.svg *.js
 var Files embed.FS
 
 // Version is a digest of every asset, used as a cache-busting query so

@@ -1,0 +1,1 @@
+// Planner events widget: replaced by the widget implementation.
