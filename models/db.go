@@ -57,12 +57,16 @@ func SQLitePath(databaseURL string) string {
 	return p
 }
 
+// uriPathEscaper escapes what SQLite would otherwise read as URI syntax in
+// a plain path: '?' (parameters), '#' (fragment) and '%' (an escape).
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
+
 // sqliteDSN turns a path or file: URI into a DSN carrying sqliteParams,
-// keeping any parameters the user gave.
+// keeping any parameters the user gave. A plain path is taken literally.
 func sqliteDSN(databaseURL string) string {
 	dsn := databaseURL
 	if !strings.HasPrefix(dsn, "file:") {
-		dsn = "file:" + dsn
+		dsn = "file:" + uriPathEscaper.Replace(dsn)
 	}
 	sep := "?"
 	if strings.Contains(dsn, "?") {

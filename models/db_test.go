@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -296,5 +297,42 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 	}
 	if n != workers*each {
 		t.Fatalf("users = %d, want %d", n, workers*each)
+	}
+}
+
+// TestOpenSQLitePlainPathIsLiteral checks that a plain path is the file's
+// name, even with characters that mean something in a file: URI; and that
+// SQLitePath (which names the development key file) agrees.
+func TestOpenSQLitePlainPathIsLiteral(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a#b.db", "c%41d.db", "e?f=1.db", "with space.db"} {
+		path := filepath.Join(dir, name)
+		if got := models.SQLitePath(path); got != path {
+			t.Errorf("SQLitePath(%q) = %q, want the path itself", path, got)
+		}
+		db := openSQLite(t, path)
+		if err := models.Migrate(context.Background(), db); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := models.NewUsers(db).Create(context.Background(), "u@example.com", "", testHash, models.RoleUser); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := models.Close(db); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: database not written to the named file (%v)", name, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		switch n := e.Name(); {
+		case strings.HasSuffix(n, "-wal"), strings.HasSuffix(n, "-shm"), strings.HasSuffix(n, ".db"):
+		default:
+			t.Errorf("stray file %q: a path was read as a URI", n)
+		}
 	}
 }

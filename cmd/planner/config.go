@@ -108,6 +108,9 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 		return c, bad("PLANNER_ADDR", "want host:port, got %q", c.addr)
 	}
 	c.databaseURL = get("PLANNER_DATABASE_URL")
+	if c.databaseURL == "" {
+		return c, bad("PLANNER_DATABASE_URL", "must not be empty")
+	}
 	if v, ok := flags["PLANNER_DATABASE_URL"]; ok && models.IsPostgres(v) {
 		if u, err := url.Parse(v); err == nil && u.User != nil {
 			if _, has := u.User.Password(); has {

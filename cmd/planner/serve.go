@@ -115,7 +115,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("serving", "addr", ln.Addr().String(), "base_url", c.web.BaseURL.String(), "env", c.web.Env)
 	fmt.Fprintf(stdout, "Planner is serving on http://%s\n", ln.Addr().String())
 
-	go housekeeping(ctx, db, log)
+	// Housekeeping stops with ctx; waiting for it keeps it from touching
+	// the database after Close.
+	hctx, stopHousekeeping := context.WithCancel(ctx)
+	housekept := make(chan struct{})
+	go func() { housekeeping(hctx, db, log); close(housekept) }()
+	defer func() { stopHousekeeping(); <-housekept }()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Server.Serve(ln) }()
 	select {
