@@ -29,6 +29,15 @@ var flashMessages = map[string]string{
 	"password_changed": "Your password has been changed. Every other session has ended.",
 	"name_saved":       "Your display name has been saved.",
 	"welcome":          "Welcome to Planner! Your account is ready.",
+	"user_promoted":    "The user is now an admin. Their sessions have ended.",
+	"user_demoted":     "The user is no longer an admin. Their sessions have ended.",
+	"user_disabled":    "The user is disabled. Their sessions have ended.",
+	"user_enabled":     "The user is enabled again.",
+	"sessions_revoked": "Every session and token of the user has ended.",
+	"user_unlocked":    "Sign-in throttling for the user has been cleared.",
+	"user_deleted":     "The user and their events have been deleted.",
+	"event_deleted":    "The event has been deleted.",
+	"last_admin":       "The last enabled admin cannot be demoted, disabled or deleted.",
 }
 
 const flashCookie = "planner_flash"

@@ -99,4 +99,21 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/account", f.account.UpdateName, RequireUser)
 	pages.POST("/account/password", f.account.ChangePassword, RequireUser)
 	pages.POST("/account/signout-all", f.account.SignOutAll, RequireUser)
+
+	// Admin: signed in (303 to sign-in otherwise) and role admin (403
+	// otherwise). Its own group, so unknown /admin addresses are guarded too.
+	admin := pages.Group("/admin", RequireUser, RequireAdmin)
+	admin.GET("", f.admin.Dashboard)
+	admin.GET("/users", f.admin.Users)
+	admin.POST("/users/:id/promote", f.admin.Promote)
+	admin.POST("/users/:id/demote", f.admin.Demote)
+	admin.POST("/users/:id/disable", f.admin.Disable)
+	admin.POST("/users/:id/enable", f.admin.Enable)
+	admin.POST("/users/:id/revoke", f.admin.Revoke)
+	admin.POST("/users/:id/unlock", f.admin.Unlock)
+	admin.GET("/users/:id/delete", f.admin.ConfirmDeleteUser)
+	admin.POST("/users/:id/delete", f.admin.DeleteUser)
+	admin.GET("/events", f.admin.Events)
+	admin.POST("/events/:id/delete", f.admin.DeleteEvent)
+	admin.GET("/audit", f.admin.Audit)
 }

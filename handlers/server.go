@@ -121,11 +121,13 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		apiEvents: &APIEvents{cfg: cfg, events: models.NewEvents(db), audit: s.audit},
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
-		pages:     &Pages{cfg: cfg, events: events},
-		events:    events,
-		health:    &Health{db: db},
-		auth:      &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
-		account:   &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
+		admin: &Admin{cfg: cfg, db: db, users: s.users, events: models.NewEvents(db), throttles: models.NewThrottles(db),
+			audit: s.audit, sessions: sessions},
+		pages:   &Pages{cfg: cfg, events: events},
+		events:  events,
+		health:  &Health{db: db},
+		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
+		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
 	}
 	s.routes(e, f, sessions)
 	return e, nil
@@ -137,6 +139,7 @@ type features struct {
 	apiEvents *APIEvents
 	docs      *Docs
 	widget    *Widget
+	admin     *Admin
 	pages     *Pages
 	events    *Events
 	health    *Health

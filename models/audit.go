@@ -72,6 +72,7 @@ func (s *Audit) Record(ctx context.Context, e AuditEntry) error {
 type AuditFilter struct {
 	Action string // exact action name, or "" for all
 	Actor  string // actor email, or "" for all
+	Before uint   // only entries older than this id (the next page), or 0
 	Limit  int
 }
 
@@ -83,6 +84,9 @@ func (s *Audit) List(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	}
 	if f.Actor != "" {
 		q = q.Where("actor_email = ?", NormalizeEmail(f.Actor))
+	}
+	if f.Before > 0 {
+		q = q.Where("id < ?", f.Before)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100

@@ -20,6 +20,8 @@ const (
 	OrderID EventOrder = iota
 	// OrderUpcoming lists only events starting now or later, soonest first.
 	OrderUpcoming
+	// OrderNewest lists every event newest first (the admin's list).
+	OrderNewest
 	// OrderBrowse is the pages' order: upcoming events soonest first, then
 	// past ones most recent first, then undated ones newest first.
 	OrderBrowse
@@ -91,6 +93,8 @@ func segments(order EventOrder) []segment {
 	switch order {
 	case OrderUpcoming:
 		return []segment{{where: "events.starts_at >= @now", byStart: true}}
+	case OrderNewest:
+		return []segment{{desc: true}}
 	case OrderBrowse:
 		return []segment{
 			{where: "events.starts_at >= @now", byStart: true},

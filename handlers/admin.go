@@ -1,0 +1,294 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/models"
+	"github.com/planner/planner/views"
+	"gorm.io/gorm"
+)
+
+// Admin serves the admin dashboard under /admin. Every route is behind
+// RequireUser and RequireAdmin (see routes.go) and every form behind CSRF.
+type Admin struct {
+	cfg       Config
+	db        *gorm.DB
+	users     *models.Users
+	events    *models.Events
+	throttles *models.Throttles
+	audit     *models.Audit
+	sessions  *Sessions
+}
+
+// adminPageSize is how many rows an admin list shows.
+const adminPageSize = 50
+
+// chartDays is how many days the dashboard chart covers.
+const chartDays = 30
+
+// Dashboard shows counts and the 30-day chart.
+func (h *Admin) Dashboard(c echo.Context) error {
+	st, err := models.SiteStats(c.Request().Context(), h.db, time.Now(), chartDays)
+	if err != nil {
+		return err
+	}
+	counts := views.AdminCounts{Users: st.Users, Admins: st.Admins, Events: st.Events,
+		SignIns: st.SignIns24h, FailedSignIns: st.FailedSignIns24h, Throttled: st.ThrottledPairs}
+	chart := views.NewChart("Sign-ups and new events per day (UTC), last 30 days", st.Days, 720, 260,
+		views.ChartSeries{Name: "sign-ups", Class: "series-a", Values: st.SignupsPerDay},
+		views.ChartSeries{Name: "new events", Class: "series-b", Values: st.EventsPerDay})
+	return render(c, http.StatusOK, views.AdminDashboard(page(c, "Admin"), counts, chart))
+}
+
+// Users lists users, searchable by email, a page at a time.
+func (h *Admin) Users(c echo.Context) error {
+	q := models.UserQuery{Q: boundedParam(c.QueryParam("q"), 254), Limit: adminPageSize}
+	q.After, q.Before = parseID(c.QueryParam("after")), parseID(c.QueryParam("before"))
+	page, err := h.users.List(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	v := views.AdminUsersView{Q: q.Q, Back: c.Request().URL.RequestURI()}
+	for _, u := range page.Users {
+		v.Users = append(v.Users, h.userRow(&u))
+	}
+	link := func(key string, id uint) string {
+		vals := url.Values{key: {idString(id)}}
+		if q.Q != "" {
+			vals.Set("q", q.Q)
+		}
+		return "/admin/users?" + vals.Encode()
+	}
+	if page.NextAfter > 0 {
+		v.NextURL = link("after", page.NextAfter)
+	}
+	if page.PrevBefore > 0 {
+		v.PrevURL = link("before", page.PrevBefore)
+	}
+	return render(c, http.StatusOK, views.AdminUsers(pageOf(c, "Users"), v))
+}
+
+// pageOf is page for admin views (kept separate so the admin title reads well).
+func pageOf(c echo.Context, title string) views.Page { return page(c, title+" · Admin") }
+
+func parseID(s string) uint {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint(n)
+}
+
+func (h *Admin) userRow(u *models.User) views.AdminUserRow {
+	r := views.AdminUserRow{ID: idString(u.ID), Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
+		CreatedAt: u.CreatedAt.In(h.cfg.Timezone).Format("2006-01-02"), LastSignIn: "never"}
+	if u.LastSignInAt != nil {
+		r.LastSignIn = u.LastSignInAt.In(h.cfg.Timezone).Format("2006-01-02 15:04")
+	}
+	return r
+}
+
+// target loads the user named in the path.
+func (h *Admin) target(c echo.Context) (*models.User, error) {
+	id := parseID(c.Param("id"))
+	if id == 0 {
+		return nil, echo.ErrNotFound
+	}
+	return h.users.ByID(c.Request().Context(), id)
+}
+
+// userAction runs one action on the user in the path, audits it, and goes
+// back to the list with a notice. The last-admin rule answers with a
+// notice too, and changes nothing.
+func (h *Admin) userAction(c echo.Context, action, flash string, do func(ctx context.Context, u *models.User) error) error {
+	u, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	back := c.FormValue("back")
+	if safeNext(back) == "" || !strings.HasPrefix(back, "/admin/users") {
+		back = "/admin/users"
+	}
+	if err := do(ctx, u); errors.Is(err, models.ErrLastAdmin) {
+		h.sessions.setFlash(c, "last_admin")
+		return c.Redirect(http.StatusSeeOther, back)
+	} else if err != nil {
+		return err
+	}
+	actor := principalOf(c).User
+	_ = h.audit.Record(ctx, auditEntry(actor, action, u.Email, c.RealIP()))
+	h.sessions.setFlash(c, flash)
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// Promote makes the user an admin; their sessions end so the role applies.
+func (h *Admin) Promote(c echo.Context) error {
+	return h.userAction(c, models.ActionUserPromoted, "user_promoted", func(ctx context.Context, u *models.User) error {
+		return h.users.SetRole(ctx, u.ID, models.RoleAdmin)
+	})
+}
+
+// Demote makes the user a plain user and ends their sessions.
+func (h *Admin) Demote(c echo.Context) error {
+	return h.userAction(c, models.ActionUserDemoted, "user_demoted", func(ctx context.Context, u *models.User) error {
+		return h.users.SetRole(ctx, u.ID, models.RoleUser)
+	})
+}
+
+// Disable stops the user signing in and ends their sessions.
+func (h *Admin) Disable(c echo.Context) error {
+	return h.userAction(c, models.ActionUserDisabled, "user_disabled", func(ctx context.Context, u *models.User) error {
+		return h.users.SetDisabled(ctx, u.ID, true)
+	})
+}
+
+// Enable lets a disabled user sign in again.
+func (h *Admin) Enable(c echo.Context) error {
+	return h.userAction(c, models.ActionUserEnabled, "user_enabled", func(ctx context.Context, u *models.User) error {
+		return h.users.SetDisabled(ctx, u.ID, false)
+	})
+}
+
+// Revoke ends every session and API token of the user.
+func (h *Admin) Revoke(c echo.Context) error {
+	return h.userAction(c, models.ActionSessionsRevoked, "sessions_revoked", func(ctx context.Context, u *models.User) error {
+		_, err := h.users.BumpTokenVersion(ctx, u.ID)
+		return err
+	})
+}
+
+// Unlock clears the user's sign-in throttles.
+func (h *Admin) Unlock(c echo.Context) error {
+	return h.userAction(c, models.ActionUserUnlocked, "user_unlocked", func(ctx context.Context, u *models.User) error {
+		_, err := h.throttles.Unlock(ctx, u.Email)
+		return err
+	})
+}
+
+// ConfirmDeleteUser says how many events go with the user.
+func (h *Admin) ConfirmDeleteUser(c echo.Context) error {
+	u, err := h.target(c)
+	if err != nil {
+		return err
+	}
+	n, err := h.events.CountByCreator(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.AdminUserDelete(pageOf(c, "Delete user"), h.userRow(u), n))
+}
+
+// DeleteUser deletes the user and their events.
+func (h *Admin) DeleteUser(c echo.Context) error {
+	return h.userAction(c, models.ActionUserDeleted, "user_deleted", func(ctx context.Context, u *models.User) error {
+		return h.users.Delete(ctx, u.ID)
+	})
+}
+
+// Events lists every event, private ones included, newest first.
+func (h *Admin) Events(c echo.Context) error {
+	q := models.EventQuery{Viewer: principalOf(c).User, AllPrivate: true, Order: models.OrderNewest, Limit: adminPageSize,
+		Q: boundedParam(c.QueryParam("q"), 200), After: c.QueryParam("after"), Before: c.QueryParam("before"), Now: time.Now()}
+	page, err := h.events.List(c.Request().Context(), q)
+	if errors.Is(err, models.ErrBadCursor) {
+		return echo.NewHTTPError(http.StatusBadRequest, "That page link is not valid.")
+	}
+	if err != nil {
+		return err
+	}
+	v := views.AdminEventsView{Q: q.Q}
+	for _, e := range page.Events {
+		row := views.AdminEventRow{ID: idString(e.ID), Title: e.Title, Creator: e.Creator.Email,
+			Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.cfg.Timezone).Format("2006-01-02")}
+		if e.StartsAt != nil {
+			row.When = e.StartsAt.In(h.cfg.Timezone).Format("2006-01-02 15:04")
+		}
+		v.Events = append(v.Events, row)
+	}
+	link := func(key, cursor string) string {
+		vals := url.Values{key: {cursor}}
+		if q.Q != "" {
+			vals.Set("q", q.Q)
+		}
+		return "/admin/events?" + vals.Encode()
+	}
+	if page.Next != "" {
+		v.NextURL = link("after", page.Next)
+	}
+	if page.Prev != "" {
+		v.PrevURL = link("before", page.Prev)
+	}
+	return render(c, http.StatusOK, views.AdminEvents(pageOf(c, "Events"), v))
+}
+
+// DeleteEvent deletes any event and audits it.
+func (h *Admin) DeleteEvent(c echo.Context) error {
+	id := parseID(c.Param("id"))
+	if id == 0 {
+		return echo.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	e, err := h.events.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := h.events.Delete(ctx, e.ID); err != nil {
+		return err
+	}
+	target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
+	_ = h.audit.Record(ctx, auditEntry(principalOf(c).User, models.ActionEventDeletedAdmin, target, c.RealIP()))
+	h.sessions.setFlash(c, "event_deleted")
+	return c.Redirect(http.StatusSeeOther, "/admin/events")
+}
+
+// auditActions are the actions the audit filter offers.
+var auditActions = []string{
+	models.ActionSignup, models.ActionSignin, models.ActionSigninFailed, models.ActionSigninThrottled,
+	models.ActionSignout, models.ActionSignoutAll, models.ActionPasswordChanged, models.ActionUserPromoted,
+	models.ActionUserDemoted, models.ActionUserDisabled, models.ActionUserEnabled, models.ActionSessionsRevoked,
+	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin,
+}
+
+// Audit shows the audit log newest first, filtered by action and user.
+func (h *Admin) Audit(c echo.Context) error {
+	f := models.AuditFilter{
+		Action: boundedParam(c.QueryParam("action"), 40),
+		Actor:  boundedParam(c.QueryParam("user"), 254),
+		Before: parseID(c.QueryParam("before")),
+		Limit:  adminPageSize + 1,
+	}
+	entries, err := h.audit.List(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	v := views.AdminAuditView{Action: f.Action, User: f.Actor, Actions: auditActions}
+	if len(entries) > adminPageSize {
+		entries = entries[:adminPageSize]
+		vals := url.Values{"before": {idString(entries[len(entries)-1].ID)}}
+		if f.Action != "" {
+			vals.Set("action", f.Action)
+		}
+		if f.Actor != "" {
+			vals.Set("user", f.Actor)
+		}
+		v.NextURL = "/admin/audit?" + vals.Encode()
+	}
+	for _, e := range entries {
+		actor := e.ActorEmail
+		if actor == "" {
+			actor = "(unknown)"
+		}
+		v.Entries = append(v.Entries, views.AuditRow{At: e.At.UTC().Format("2006-01-02 15:04:05"), Actor: actor,
+			Action: e.Action, Target: e.Target, IP: e.IP, Outcome: e.Outcome})
+	}
+	return render(c, http.StatusOK, views.AdminAudit(pageOf(c, "Audit log"), v))
+}
