@@ -35,10 +35,13 @@ func (s *Sessions) bearer(optional bool) echo.MiddlewareFunc {
 			return s.Verify(c.Request().Context(), AudienceAPI, raw)
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
-			var perr *echojwt.TokenParsingError
-			if errors.As(err, &perr) {
+			if errors.Is(err, errInvalidToken) {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				return echo.NewHTTPError(http.StatusUnauthorized, msgInvalidToken).SetInternal(err)
+			}
+			var perr *echojwt.TokenParsingError
+			if errors.As(err, &perr) {
+				return err // the check itself failed (database): a 500
 			}
 			if optional {
 				return nil

@@ -159,3 +159,26 @@ func TestStaticAssets(t *testing.T) {
 		t.Fatalf("missing asset: %d", rec.Code)
 	}
 }
+
+// TestDatabaseDownDoesNotSignOut: when the session cannot be checked, the
+// answer is a 500, and the cookie is kept rather than treated as invalid.
+func TestDatabaseDownDoesNotSignOut(t *testing.T) {
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("ada@example.com", goodPassword)
+	tok := c.token("ada@example.com", goodPassword)
+	if err := models.Close(app.db); err != nil {
+		t.Fatal(err)
+	}
+	rec := c.get("/account")
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("page with the database down: %d", rec.Code)
+	}
+	if ck := setCookie(rec, SessionCookie); ck != nil {
+		t.Fatalf("session cookie touched: %+v", ck)
+	}
+	if rec := c.api("GET", "/api/user/me", tok, nil); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("API with the database down: %d", rec.Code)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -32,8 +33,14 @@ func principalOf(c echo.Context) *Principal {
 	return p
 }
 
+// errInvalidToken marks every reason a token is refused (bad signature,
+// times, audience, revoked session, gone or disabled user, old version),
+// as opposed to a failure to check it (the database is down), which must
+// not sign anyone out.
+var errInvalidToken = errors.New("invalid token")
+
 // errTokenRejected is why a well-signed token is still refused.
-var errTokenRejected = errors.New("token revoked or user no longer valid")
+var errTokenRejected = fmt.Errorf("%w: revoked, or the user is gone, disabled or has a newer token version", errInvalidToken)
 
 // Sessions issues, checks, renews and ends sessions: browser cookies and,
 // through Verify, API tokens too, so both get the same revocation checks.
@@ -42,6 +49,7 @@ type Sessions struct {
 	tokens  *Tokens
 	users   *models.Users
 	revoked *models.Sessions
+	log     *slog.Logger
 	now     func() time.Time
 }
 
@@ -58,7 +66,7 @@ func (s *Sessions) clock() time.Time {
 func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, error) {
 	claims, err := s.tokens.Parse(aud, raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errInvalidToken, err)
 	}
 	id, _ := claims.UserID()
 	revoked, err := s.revoked.IsRevoked(ctx, claims.SID)
@@ -152,7 +160,7 @@ func (s *Sessions) renew(c echo.Context, p *Principal) {
 		return
 	}
 	if err := s.issue(c, p.User.ID, p.User.TokenVersion, p.Claims.SID, authTime); err != nil {
-		c.Logger().Error(fmt.Errorf("renew session: %w", err))
+		s.log.Error("renew session", "err", err)
 	}
 }
 
@@ -173,11 +181,15 @@ func (s *Sessions) PageSession() echo.MiddlewareFunc {
 			s.renew(c, principalOf(c))
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
+			if errors.Is(err, errInvalidToken) {
+				s.Clear(c)
+				return nil // anonymous; RequireUser decides whether that is enough
+			}
 			var perr *echojwt.TokenParsingError
 			if errors.As(err, &perr) {
-				s.Clear(c)
+				return err // the check itself failed: a 500, not a sign-out
 			}
-			return nil // anonymous; RequireUser decides whether that is enough
+			return nil // no cookie: anonymous
 		},
 		ContinueOnIgnoredError: true,
 	})
