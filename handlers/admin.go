@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -236,16 +235,13 @@ func (h *Admin) DeleteEvent(c echo.Context) error {
 	if id == 0 {
 		return echo.ErrNotFound
 	}
-	ctx := c.Request().Context()
-	e, err := h.events.Get(ctx, id)
+	e, err := h.events.Get(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := h.events.Delete(ctx, e.ID); err != nil {
+	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
 		return err
 	}
-	target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
-	_ = h.audit.Record(ctx, auditEntry(principalOf(c).User, models.ActionEventDeletedAdmin, target, c.RealIP()))
 	h.sessions.setFlash(c, "event_deleted")
 	return c.Redirect(http.StatusSeeOther, "/admin/events")
 }

@@ -232,13 +232,8 @@ func (h *APIEvents) Delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := h.events.Delete(ctx, e.ID); err != nil {
+	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
 		return err
-	}
-	if u := viewer(c); u.ID != e.CreatorID {
-		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
-		_ = h.audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
 	}
 	return c.JSON(http.StatusOK, map[string]string{"message": "Event deleted successfully."})
 }
@@ -257,33 +252,15 @@ func (h *APIEvents) check(in models.EventInput, problems []fieldError) error {
 	return invalid(problems...)
 }
 
-var errEventNotFound = echo.NewHTTPError(http.StatusNotFound, msgEventNotFound)
+var (
+	errEventNotFound  = echo.NewHTTPError(http.StatusNotFound, msgEventNotFound)
+	errEventForbidden = echo.NewHTTPError(http.StatusForbidden, msgNotAllowed)
+)
 
 func (h *APIEvents) load(c echo.Context) (*models.Event, error) {
-	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
-	if err != nil || id == 0 {
-		return nil, errEventNotFound
-	}
-	e, err := h.events.Get(c.Request().Context(), uint(id))
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, errEventNotFound
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !e.VisibleTo(viewer(c)) {
-		return nil, errEventNotFound
-	}
-	return e, nil
+	return loadEvent(c, h.events, false, errEventNotFound, errEventForbidden)
 }
 
 func (h *APIEvents) loadEditable(c echo.Context) (*models.Event, error) {
-	e, err := h.load(c)
-	if err != nil {
-		return nil, err
-	}
-	if !e.EditableBy(viewer(c)) {
-		return nil, echo.NewHTTPError(http.StatusForbidden, msgNotAllowed)
-	}
-	return e, nil
+	return loadEvent(c, h.events, true, errEventNotFound, errEventForbidden)
 }

@@ -169,45 +169,56 @@ func (h *Events) Delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := h.events.Delete(ctx, e.ID); err != nil {
+	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
 		return err
-	}
-	if u := viewer(c); u.ID != e.CreatorID {
-		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
-		_ = h.audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
 	}
 	return c.Redirect(http.StatusSeeOther, "/events")
 }
 
-// load finds the event named in the path, answering 404 for a bad id, a
-// missing event, and one the caller may not see alike.
-func (h *Events) load(c echo.Context) (*models.Event, error) {
+// loadEvent finds the event named in the path for the caller: notFound
+// for a bad id, a missing event and one the caller may not see alike; with
+// editable, forbidden for a visible event the caller may not change.
+func loadEvent(c echo.Context, events *models.Events, editable bool, notFound, forbidden error) (*models.Event, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil || id == 0 {
-		return nil, echo.ErrNotFound
+		return nil, notFound
 	}
-	e, err := h.events.Get(c.Request().Context(), uint(id))
+	e, err := events.Get(c.Request().Context(), uint(id))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, notFound
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !e.VisibleTo(viewer(c)) {
-		return nil, fmt.Errorf("event %d is private: %w", id, models.ErrNotFound)
+		return nil, notFound
+	}
+	if editable && !e.EditableBy(viewer(c)) {
+		return nil, forbidden
 	}
 	return e, nil
 }
 
-// loadEditable is load plus the 403 for a visible event the caller may not
-// change.
+// deleteEvent deletes e for the caller; an admin deleting someone else's
+// event leaves an audit entry naming the event and its creator.
+func deleteEvent(c echo.Context, events *models.Events, audit *models.Audit, e *models.Event) error {
+	ctx := c.Request().Context()
+	if err := events.Delete(ctx, e.ID); err != nil {
+		return err
+	}
+	if u := viewer(c); u.ID != e.CreatorID {
+		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
+		_ = audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
+	}
+	return nil
+}
+
+func (h *Events) load(c echo.Context) (*models.Event, error) {
+	return loadEvent(c, h.events, false, echo.ErrNotFound, errForbidden)
+}
+
 func (h *Events) loadEditable(c echo.Context) (*models.Event, error) {
-	e, err := h.load(c)
-	if err != nil {
-		return nil, err
-	}
-	if !e.EditableBy(viewer(c)) {
-		return nil, errForbidden
-	}
-	return e, nil
+	return loadEvent(c, h.events, true, echo.ErrNotFound, errForbidden)
 }
 
 func (h *Events) form(c echo.Context, status int, title string, f views.Form, action, submit string) error {
