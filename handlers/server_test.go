@@ -155,6 +155,12 @@ func TestStaticAssets(t *testing.T) {
 	if _, ok := c.get("/static/style.css").Result().Header["Set-Cookie"]; ok {
 		t.Fatal("assets set cookies")
 	}
+	etag := rec.Header().Get("ETag")
+	req := httptest.NewRequest(http.MethodGet, "/static/style.css", nil)
+	req.Header.Set("If-None-Match", etag)
+	if rec := c.do(req); etag == "" || rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+		t.Fatalf("revalidation with ETag %q: %d", etag, rec.Code)
+	}
 	if rec := c.get("/static/nope.css"); rec.Code != http.StatusNotFound {
 		t.Fatalf("missing asset: %d", rec.Code)
 	}
