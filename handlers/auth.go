@@ -24,19 +24,23 @@ type Auth struct {
 
 // NewSignup shows the sign-up form.
 func (a *Auth) NewSignup(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
 	if principalOf(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/events")
+		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 	}
-	return render(c, http.StatusOK, views.Signup(page(c, "Sign up"), views.Form{}))
+	f := views.Form{Values: map[string]string{"next": next}}
+	return render(c, http.StatusOK, views.Signup(page(c, "Sign up"), f))
 }
 
-// Signup creates an account, signs it in and sends it to /events.
+// Signup creates an account, signs it in and sends it to next, when safe,
+// or /events.
 func (a *Auth) Signup(c echo.Context) error {
 	email := models.NormalizeEmail(c.FormValue("email"))
 	name := strings.TrimSpace(c.FormValue("name"))
 	password := c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
 	f := views.Form{
-		Values: map[string]string{"email": email, "name": name},
+		Values: map[string]string{"email": email, "name": name, "next": next},
 		Errors: map[string]string{},
 	}
 	if msg := models.CheckEmail(email); msg != "" {
@@ -76,7 +80,7 @@ func (a *Auth) Signup(c echo.Context) error {
 	}
 	rotateCSRF(c, a.cfg.Secure())
 	a.sessions.setFlash(c, "welcome")
-	return c.Redirect(http.StatusSeeOther, "/events")
+	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 }
 
 const msgEmailTaken = "An account with this email already exists"

@@ -547,3 +547,20 @@ func assertAudit(t *testing.T, app *testApp, action string, want int) {
 		t.Fatalf("audit %s: %d entries, want %d", action, len(entries), want)
 	}
 }
+
+func TestSignupHonoursNext(t *testing.T) {
+	app := newTestApp(t)
+	c := app.client()
+	rec := c.get("/signup?next=%2Fevents%2Fnew")
+	if v, _ := doc(t, rec).Find(`input[name="next"]`).Attr("value"); v != "/events/new" {
+		t.Fatalf("hidden next %q", v)
+	}
+	rec = c.post("/signup", url.Values{"email": {"n@example.com"}, "password": {goodPassword}, "next": {"/events/new"}})
+	if rec.Header().Get("Location") != "/events/new" {
+		t.Fatalf("after sign-up: %q", rec.Header().Get("Location"))
+	}
+	rec = app.client().post("/signup", url.Values{"email": {"m@example.com"}, "password": {goodPassword}, "next": {"//evil.example"}})
+	if rec.Header().Get("Location") != "/events" {
+		t.Fatalf("unsafe next after sign-up: %q", rec.Header().Get("Location"))
+	}
+}

@@ -54,3 +54,12 @@ func (f Form) HasError(field string) bool { return f.Errors[field] != "" }
 func (f Form) Valid() bool { return len(f.Errors) == 0 && f.Message == "" }
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
+
+// withNext adds a next parameter to path when next is set, so moving between
+// the sign-in and sign-up forms keeps where the user was going.
+func withNext(path, next string) string {
+	if next == "" {
+		return path
+	}
+	return path + "?next=" + url.QueryEscape(next)
+}
