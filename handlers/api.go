@@ -134,8 +134,7 @@ func (a *API) Signin(c echo.Context) error {
 	c.Response().Header().Set("Pragma", "no-cache")
 	form, err := c.FormParams()
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		if isTooLarge(err) {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "The body must be form-encoded (application/x-www-form-urlencoded)")

@@ -18,6 +18,7 @@ type APIEvents struct {
 	cfg    Config
 	events *models.Events
 	audit  *models.Audit
+	cache  *publicCache
 }
 
 // eventBody is what create and PUT read: only the fields a client may set.
@@ -140,8 +141,29 @@ func (h *APIEvents) List(c echo.Context) error {
 	if len([]rune(q.Tag)) > models.MaxTagLen {
 		problems = append(problems, fieldError{Loc: []string{"query", "tag"}, Msg: fmt.Sprintf("must be at most %d characters", models.MaxTagLen), Type: "value_error.any_str.max_length"})
 	}
+	for _, p := range []struct{ name, value string }{{"q", q.Q}, {"tag", q.Tag}} {
+		if !plainQuery(p.value) {
+			problems = append(problems, fieldError{Loc: []string{"query", p.name},
+				Msg: "must be plain text (valid UTF-8, no control characters)", Type: "value_error.str"})
+		}
+	}
 	if len(problems) > 0 {
 		return invalid(problems...)
+	}
+	// Anonymous callers all get the same answer for the same page: the
+	// public cache keeps it while the events version stands.
+	var key string
+	var version int64
+	if q.Order == models.OrderID && cacheable(c) {
+		key = "list\x00" + strconv.Itoa(q.Limit) + "\x00" + q.After + "\x00" + q.Q + "\x00" + q.Tag
+		var hit cachedAnswer
+		var ok bool
+		var err error
+		if version, hit, ok, err = h.cache.lookup(c.Request().Context(), key); err != nil {
+			return err
+		} else if ok {
+			return hit.write(c)
+		}
 	}
 	page, err := h.events.List(c.Request().Context(), q)
 	if errors.Is(err, models.ErrBadCursor) {
@@ -154,6 +176,7 @@ func (h *APIEvents) List(c echo.Context) error {
 	for i := range page.Events {
 		out = append(out, toJSON(&page.Events[i], v))
 	}
+	var link string
 	if page.Next != "" {
 		next := url.Values{}
 		next.Set("limit", strconv.Itoa(q.Limit))
@@ -166,18 +189,51 @@ func (h *APIEvents) List(c echo.Context) error {
 		if q.Order == models.OrderUpcoming {
 			next.Set("upcoming", "1")
 		}
-		c.Response().Header().Set("Link", fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.cfg.BaseURL.String(), next.Encode()))
+		link = fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.cfg.BaseURL.String(), next.Encode())
 	}
-	return c.JSON(http.StatusOK, out)
+	if key == "" {
+		if link != "" {
+			c.Response().Header().Set("Link", link)
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+	a, err := encodeAnswer(out, link)
+	if err != nil {
+		return err
+	}
+	h.cache.put(version, key, a)
+	return a.write(c)
 }
 
-// Get answers one event, 404 alike for missing and invisible.
+// Get answers one event, 404 alike for missing and invisible. Anonymous
+// callers are served from the public cache while the events version
+// stands.
 func (h *APIEvents) Get(c echo.Context) error {
+	if !cacheable(c) {
+		e, err := h.load(c)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toJSON(e, viewer(c)))
+	}
+	key := "event\x00" + c.Param("id")
+	version, hit, ok, err := h.cache.lookup(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return hit.write(c)
+	}
 	e, err := h.load(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toJSON(e, viewer(c)))
+	a, err := encodeAnswer(toJSON(e, nil), "")
+	if err != nil {
+		return err
+	}
+	h.cache.put(version, key, a)
+	return a.write(c)
 }
 
 // Create stores a new event whose creator is the caller.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -62,10 +64,22 @@ func missing(where, field string) fieldError {
 
 // decodeJSON reads the request body as one JSON object into dst: malformed
 // JSON is 400, a value of the wrong type is 422 naming the field, and
-// unknown keys are ignored (clients may send more than we read).
+// unknown keys are ignored (clients may send more than we read). JSON is
+// UTF-8 (RFC 8259): a body that is not is refused, where encoding/json
+// would quietly turn the bad bytes into U+FFFD and store them.
 func decodeJSON(c echo.Context, dst any) error {
-	dec := json.NewDecoder(c.Request().Body)
-	err := dec.Decode(dst)
+	body, err := io.ReadAll(c.Request().Body) // bounded by the body limit
+	if isTooLarge(err) {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "The body could not be read").SetInternal(err)
+	}
+	if !utf8.Valid(body) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Malformed JSON: the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err = dec.Decode(dst)
 	if err == nil {
 		if _, extra := dec.Token(); extra != io.EOF {
 			return echo.NewHTTPError(http.StatusBadRequest, "Malformed JSON: unexpected data after the JSON object")
@@ -73,10 +87,7 @@ func decodeJSON(c echo.Context, dst any) error {
 		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
-		return echo.ErrStatusRequestEntityTooLarge
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return invalid(fieldError{Loc: []string{"body"}, Msg: "the body must be a JSON object", Type: "type_error.dict"})
@@ -87,6 +98,15 @@ func decodeJSON(c echo.Context, dst any) error {
 	default:
 		return echo.NewHTTPError(http.StatusBadRequest, "Malformed JSON: "+err.Error())
 	}
+}
+
+// isTooLarge reports whether reading a body failed on the body limit: the
+// BodyLimit middleware's reader (a body without Content-Length) or
+// http.MaxBytesReader.
+func isTooLarge(err error) bool {
+	var maxBytes *http.MaxBytesError
+	var he *echo.HTTPError
+	return errors.As(err, &maxBytes) || errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge
 }
 
 func jsonKind(goKind string) string {

@@ -83,6 +83,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	policy := models.NewPasswordPolicy() // indexes 10,000 passwords: once
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
@@ -114,11 +115,12 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	sessions := &Sessions{cfg: cfg, tokens: tokens, users: s.users, revoked: s.sess, log: log}
 	events := &Events{cfg: cfg, events: models.NewEvents(db), audit: s.audit}
+	apiEvents := models.NewEvents(db)
 	apiHandlers := &API{cfg: cfg, users: s.users, signin: signin, sessions: sessions, tokens: tokens,
-		policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit}
+		policy: policy, hasher: hasher, audit: s.audit}
 	f := features{
 		api:       apiHandlers,
-		apiEvents: &APIEvents{cfg: cfg, events: models.NewEvents(db), audit: s.audit},
+		apiEvents: &APIEvents{cfg: cfg, events: apiEvents, audit: s.audit, cache: newPublicCache(apiEvents)},
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin: &Admin{cfg: cfg, db: db, users: s.users, events: models.NewEvents(db), throttles: models.NewThrottles(db),
@@ -126,8 +128,8 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		pages:   &Pages{cfg: cfg, events: events},
 		events:  events,
 		health:  &Health{db: db},
-		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
-		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: models.NewPasswordPolicy(), hasher: hasher, audit: s.audit},
+		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: policy, hasher: hasher, audit: s.audit},
+		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: policy, hasher: hasher, audit: s.audit},
 	}
 	s.routes(e, f, sessions)
 	return e, nil

@@ -69,21 +69,14 @@ func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, err
 		return nil, fmt.Errorf("%w: %w", errInvalidToken, err)
 	}
 	id, _ := claims.UserID()
-	revoked, err := s.revoked.IsRevoked(ctx, claims.SID)
-	if err != nil {
-		return nil, err
-	}
-	if revoked {
-		return nil, errTokenRejected
-	}
-	u, err := s.users.ByID(ctx, id)
+	u, revoked, err := s.revoked.Holder(ctx, id, claims.SID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, errTokenRejected
 	}
 	if err != nil {
 		return nil, err
 	}
-	if u.Disabled || u.TokenVersion != claims.Ver {
+	if revoked || u.Disabled || u.TokenVersion != claims.Ver {
 		return nil, errTokenRejected
 	}
 	return &Principal{User: u, Claims: claims}, nil

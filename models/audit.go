@@ -78,6 +78,9 @@ type AuditFilter struct {
 
 // List returns entries newest first.
 func (s *Audit) List(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	if !storableText(f.Action) || !storableText(f.Actor) {
+		return []AuditEntry{}, nil // matches nothing stored (and PostgreSQL would fail)
+	}
 	q := s.db.WithContext(ctx).Order("id DESC")
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)

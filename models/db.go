@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -88,9 +89,18 @@ func sqliteDSN(databaseURL string) string {
 // values; only slow queries and errors reach log, parameterised.
 func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 	var dialector gorm.Dialector
-	if IsPostgres(databaseURL) {
+	var split *splitPool
+	switch {
+	case IsPostgres(databaseURL):
 		dialector = postgres.Open(databaseURL)
-	} else {
+	case SQLitePath(databaseURL) != "":
+		var err error
+		if split, err = openSplit(sqliteDSN(databaseURL)); err != nil {
+			return nil, err
+		}
+		dialector = sqlite.New(sqlite.Config{Conn: split})
+	default:
+		// In memory: one pool, or each connection would be a database of its own.
 		dialector = sqlite.Open(sqliteDSN(databaseURL))
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
@@ -104,6 +114,9 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 		}),
 	})
 	if err != nil {
+		if split != nil {
+			_ = split.Close()
+		}
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB, err := db.DB()
@@ -114,22 +127,52 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 		sqlDB.SetMaxOpenConns(20)
 		sqlDB.SetMaxIdleConns(20)
 	} else {
-		// WAL allows many readers and one writer; writers wait on the busy
-		// timeout, so a handful of connections per core is plenty.
+		// WAL allows many readers beside the one writer (a pool of its
+		// own for files, see splitPool); a handful of connections per core
+		// is plenty.
 		n := 4 * runtime.NumCPU()
 		sqlDB.SetMaxOpenConns(n)
 		sqlDB.SetMaxIdleConns(n)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.Ping(); err != nil {
-		_ = sqlDB.Close()
+		_ = Close(db)
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return db, nil
 }
 
-// Close closes the database's connection pool.
+// openSplit opens the two pools of an SQLite file: the write connection
+// first, so that WAL mode is set before any read-only connection opens.
+func openSplit(dsn string) (*splitPool, error) {
+	write, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(5 * time.Minute)
+	if err := write.Ping(); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	read, err := sql.Open("sqlite3", dsn+sep+"_query_only=1")
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &splitPool{write: write, read: read}, nil
+}
+
+// Close closes the database's connection pools.
 func Close(db *gorm.DB) error {
+	if p, ok := db.ConnPool.(*splitPool); ok {
+		return p.Close()
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err
@@ -152,6 +195,9 @@ func Migrate(ctx context.Context, db *gorm.DB) error {
 	err := db.WithContext(ctx).AutoMigrate(&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{})
 	if err != nil {
 		return fmt.Errorf("migrate schema: %w", err)
+	}
+	if err := migrateEventsVersion(ctx, db); err != nil {
+		return fmt.Errorf("migrate schema: events version: %w", err)
 	}
 	return nil
 }

@@ -118,7 +118,10 @@ func NormalizeTags(tags []string) []string {
 	out := make([]string, 0, len(tags))
 	seen := map[string]bool{}
 	for _, t := range tags {
-		t = strings.ToLower(strings.TrimSpace(t))
+		t = strings.TrimSpace(t)
+		if utf8.ValidString(t) { // else left for Validate to refuse, not turned into U+FFFD
+			t = strings.ToLower(t)
+		}
 		if t == "" || seen[t] {
 			continue
 		}
@@ -216,7 +219,8 @@ func plainText(s string) bool {
 
 // Events is the store of events.
 type Events struct {
-	db *gorm.DB
+	db      *gorm.DB
+	version versionQuery
 }
 
 // NewEvents returns the event store backed by db.
@@ -232,7 +236,7 @@ func (s *Events) Create(ctx context.Context, creatorID uint, in EventInput) (*Ev
 		if err := tx.Omit("Creator").Create(e).Error; err != nil {
 			return err
 		}
-		return saveTags(tx, e.ID, in.Tags)
+		return insertTags(tx, e.ID, in.Tags) // a new event has none to replace
 	})
 	if err != nil {
 		return nil, translate("create event", err)
@@ -250,6 +254,10 @@ func saveTags(tx *gorm.DB, eventID uint, tags []string) error {
 	if err := tx.Where("event_id = ?", eventID).Delete(&EventTag{}).Error; err != nil {
 		return err
 	}
+	return insertTags(tx, eventID, tags)
+}
+
+func insertTags(tx *gorm.DB, eventID uint, tags []string) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -263,12 +271,14 @@ func saveTags(tx *gorm.DB, eventID uint, tags []string) error {
 // Get returns the event with its creator, or ErrNotFound. Whether the
 // caller may see it is the caller's question (Event.VisibleTo).
 func (s *Events) Get(ctx context.Context, id uint) (*Event, error) {
-	var e Event
-	err := s.db.WithContext(ctx).Joins("Creator").First(&e, "events.id = ?", id).Error
+	found, err := readEvents(eventQuery(ctx, s.db).Where("events.id = ?", id).Limit(1))
+	if err == nil && len(found) == 0 {
+		err = gorm.ErrRecordNotFound
+	}
 	if err != nil {
 		return nil, translate("get event", err)
 	}
-	return &e, nil
+	return &found[0], nil
 }
 
 // Update replaces every settable field of event id with in (normalised and

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"time"
 
@@ -75,7 +76,10 @@ func decodeCursor(s string, order EventOrder, segs int) (cursor, error) {
 		return c, ErrBadCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Order != order || c.Seg < 0 || c.Seg >= segs || c.ID == 0 {
+	// Ids past the int64 range cannot be compared in SQL (PostgreSQL
+	// refuses the parameter): no real cursor holds one.
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Order != order || c.Seg < 0 || c.Seg >= segs || c.ID == 0 ||
+		uint64(c.ID) > math.MaxInt64 {
 		return c, ErrBadCursor
 	}
 	return c, nil
@@ -112,6 +116,9 @@ func segments(order EventOrder) []segment {
 func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 	if q.Limit <= 0 || q.Limit > MaxPageSize {
 		q.Limit = 50
+	}
+	if !storableText(q.Q) || !storableText(q.Tag) {
+		return EventPage{}, nil // matches nothing stored (and PostgreSQL would fail)
 	}
 	segs := segments(q.Order)
 	now := q.Now.UTC().Truncate(time.Second)
@@ -195,8 +202,7 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 // segmentRows reads up to n events of one segment past (or, backward,
 // before) the cursor at.
 func (s *Events) segmentRows(ctx context.Context, q EventQuery, seg segment, now time.Time, at *cursor, backward bool, n int) ([]Event, error) {
-	tx := s.db.WithContext(ctx).Joins("Creator")
-	tx = filter(tx, q)
+	tx := filter(eventQuery(ctx, s.db), q)
 	switch {
 	case strings.Contains(seg.where, "@now"):
 		tx = tx.Where(seg.where, map[string]any{"now": now})
@@ -226,8 +232,8 @@ func (s *Events) segmentRows(ctx context.Context, q EventQuery, seg segment, now
 		tx = tx.Order("events.starts_at " + dir)
 	}
 	tx = tx.Order("events.id " + dir)
-	var rows []Event
-	if err := tx.Limit(n).Find(&rows).Error; err != nil {
+	rows, err := readEvents(tx.Limit(n))
+	if err != nil {
 		return nil, translate("list events", err)
 	}
 	return rows, nil
@@ -235,11 +241,21 @@ func (s *Events) segmentRows(ctx context.Context, q EventQuery, seg segment, now
 
 // filter applies who may see what, the search and the tag.
 func filter(tx *gorm.DB, q EventQuery) *gorm.DB {
+	// On SQLite, a unary + keeps the visibility terms from choosing an
+	// index: SQLite would otherwise search the visibility (or creator)
+	// index and sort every match, which grows with the table, where the
+	// index that gives the page's order, read until the page is full, costs
+	// the same at a million events as at a thousand. PostgreSQL weighs
+	// this itself (and has no unary + for text).
+	vis, creator := "events.visibility", "events.creator_id"
+	if !isPostgres(tx) {
+		vis, creator = "+"+vis, "+"+creator
+	}
 	switch {
 	case q.Viewer == nil:
-		tx = tx.Where("events.visibility = ?", VisibilityPublic)
+		tx = tx.Where(vis+" = ?", VisibilityPublic)
 	case !q.AllPrivate:
-		tx = tx.Where("(events.visibility = ? OR events.creator_id = ?)", VisibilityPublic, q.Viewer.ID)
+		tx = tx.Where("("+vis+" = ? OR "+creator+" = ?)", VisibilityPublic, q.Viewer.ID)
 	}
 	if term := strings.TrimSpace(q.Q); term != "" {
 		like := "%" + escapeLike(strings.ToLower(term)) + "%"

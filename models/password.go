@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -81,7 +82,7 @@ func NewHasher(cost, slots, queue int) (*Hasher, error) {
 	if queue < 0 {
 		queue = 0
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("planner: no such account"), cost)
+	dummy, err := dummyHash(cost)
 	if err != nil {
 		return nil, fmt.Errorf("make dummy hash: %w", err)
 	}
@@ -91,6 +92,30 @@ func NewHasher(cost, slots, queue int) (*Hasher, error) {
 		line:  make(chan struct{}, slots+queue),
 		dummy: dummy,
 	}, nil
+}
+
+// dummyHash returns a hash that matches no password and costs as much to
+// compare against as a real one at cost. What a comparison costs is the
+// cost written in the hash, not the cost it was made with, so it is made at
+// the minimum cost and then given cost: making it at cost itself would
+// spend a whole hash (a quarter of a second at cost 12) on every start.
+func dummyHash(cost int) ([]byte, error) {
+	if cost < bcrypt.MinCost {
+		cost = bcrypt.DefaultCost // what bcrypt itself does with such a cost
+	}
+	if cost > bcrypt.MaxCost {
+		return nil, bcrypt.InvalidCostError(cost)
+	}
+	secret := make([]byte, 32) // a password nobody knows, forgotten at once
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	h, err := bcrypt.GenerateFromPassword(secret, bcrypt.MinCost)
+	if err != nil {
+		return nil, err
+	}
+	// "$2a$04$<salt and hash>": the cost is the two digits after the version.
+	return []byte(fmt.Sprintf("%s%02d%s", h[:4], cost, h[6:])), nil
 }
 
 // Ticket is a place in the hasher's line; Leave must be called once.

@@ -94,6 +94,9 @@ func (s *Users) ByID(ctx context.Context, id uint) (*User, error) {
 // ByEmail returns the user with that email (compared case-insensitively),
 // or ErrNotFound.
 func (s *Users) ByEmail(ctx context.Context, email string) (*User, error) {
+	if !storableText(email) { // no stored email can match (and PostgreSQL would fail)
+		return nil, fmt.Errorf("find user by email: %w", ErrNotFound)
+	}
 	var u User
 	if err := s.db.WithContext(ctx).Where("email = ?", NormalizeEmail(email)).First(&u).Error; err != nil {
 		return nil, translate("find user by email", err)

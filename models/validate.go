@@ -13,7 +13,9 @@ func CheckEmail(email string) string {
 	if email == "" {
 		return "Enter your email address"
 	}
-	if len(email) > 254 || !utf8.ValidString(email) {
+	// U+FFFD is what NormalizeEmail's lower-casing makes of bytes that
+	// were not UTF-8: no real address has it.
+	if len(email) > 254 || !utf8.ValidString(email) || strings.ContainsRune(email, utf8.RuneError) {
 		return "Enter a valid email address"
 	}
 	addr, err := mail.ParseAddress(email)
@@ -44,4 +46,12 @@ func CheckName(name string, optional bool) string {
 		}
 	}
 	return ""
+}
+
+// storableText reports whether s could be stored in (and so match) a text
+// column: valid UTF-8 without NUL. PostgreSQL refuses a NUL in any text
+// parameter with an error, so a lookup or search for such a value is
+// answered as "no match" before it reaches the database.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -1,0 +1,112 @@
+// Command planner-baseline is the ceiling Planner's API is measured
+// against by make bench: a bare Echo server with no database, no auth and
+// no middleware that only encodes events it was given. It answers
+//
+//	GET /api/event/     the whole list, encoded on every request
+//	GET /api/event/:id  one event of the list, encoded on every request
+//
+// The events are read once at start from the JSON array in --events, which
+// the bench driver fetches from a seeded Planner, so both servers encode the
+// very same data. It prints "listening on http://ADDR" once it listens.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/labstack/echo/v4"
+)
+
+// event mirrors the API's event JSON field for field.
+type event struct {
+	ID          uint     `json:"id"`
+	Creator     *string  `json:"creator"`
+	CreatorName string   `json:"creator_name"`
+	Title       string   `json:"title"`
+	Image       string   `json:"image"`
+	Description string   `json:"description"`
+	Tags        []string `json:"tags"`
+	Location    string   `json:"location"`
+	StartsAt    *string  `json:"starts_at"`
+	EndsAt      *string  `json:"ends_at"`
+	Visibility  string   `json:"visibility"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "planner-baseline: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("planner-baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	file := fs.String("events", "", "JSON array of events to serve (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	var events []event
+	if err := json.Unmarshal(raw, &events); err != nil {
+		return fmt.Errorf("decode events: %w", err)
+	}
+	byID := make(map[uint]*event, len(events))
+	for i := range events {
+		byID[events[i].ID] = &events[i]
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	list := func(c echo.Context) error { return c.JSON(http.StatusOK, events) }
+	e.GET("/api/event/", list)
+	e.GET("/api/event", list)
+	e.GET("/api/event/:id", func(c echo.Context) error {
+		id, err := strconv.ParseUint(c.Param("id"), 10, 32)
+		ev := byID[uint(id)]
+		if err != nil || ev == nil {
+			return c.JSON(http.StatusNotFound, map[string]string{"detail": "Event with supplied ID does not exist"})
+		}
+		return c.JSON(http.StatusOK, ev)
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: e}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

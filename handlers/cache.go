@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/models"
+)
+
+// publicCache keeps the API's encoded answers to anonymous readers (the
+// event list and single events, which are the same for every anonymous
+// caller), so a hot read costs one cheap query instead of reading and
+// encoding the events again.
+//
+// Every use is checked against the events version (models.Events.Version),
+// which database triggers bump in the same transaction as any change an
+// event's JSON could show, whichever instance or code path made it: a
+// cached answer is only ever served while the data it was built from is
+// still current. Signed-in callers, whose answers depend on who they are,
+// are never served from it. Its size is bounded; past the bound, or when
+// the version moves, it starts again empty.
+type publicCache struct {
+	events *models.Events
+	reads  versionReads
+
+	mu      sync.Mutex
+	version int64
+	entries map[string]cachedAnswer
+	size    int
+}
+
+// cachedAnswer is a JSON body as Echo would encode it, and its Link header.
+type cachedAnswer struct {
+	body []byte
+	link string
+}
+
+// Bounds of the cache: a few hundred list pages, or a few thousand events.
+const (
+	publicCacheBytes   = 4 << 20
+	publicCacheEntries = 4096
+)
+
+func newPublicCache(events *models.Events) *publicCache {
+	return &publicCache{events: events, entries: map[string]cachedAnswer{}}
+}
+
+// lookup reads the current version and the answer cached under key for
+// it. The version is what put must be given for an answer built now.
+func (pc *publicCache) lookup(ctx context.Context, key string) (version int64, a cachedAnswer, ok bool, err error) {
+	version, err = pc.reads.version(ctx, pc.events)
+	if err != nil {
+		return 0, cachedAnswer{}, false, err
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if version != pc.version {
+		if version > pc.version {
+			pc.reset(version)
+		}
+		return version, cachedAnswer{}, false, nil
+	}
+	a, ok = pc.entries[key]
+	return version, a, ok, nil
+}
+
+// put keeps a, built from data read after version was, unless the version
+// has moved on meanwhile.
+func (pc *publicCache) put(version int64, key string, a cachedAnswer) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if version != pc.version {
+		return
+	}
+	n := len(key) + len(a.body) + len(a.link)
+	if pc.size+n > publicCacheBytes || len(pc.entries) >= publicCacheEntries {
+		pc.reset(version)
+	}
+	pc.entries[key] = a
+	pc.size += n
+}
+
+func (pc *publicCache) reset(version int64) {
+	pc.version, pc.entries, pc.size = version, map[string]cachedAnswer{}, 0
+}
+
+// encodeAnswer encodes v exactly as c.JSON does (one line, no indent).
+func encodeAnswer(v any, link string) (cachedAnswer, error) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return cachedAnswer{}, err
+	}
+	return cachedAnswer{body: buf.Bytes(), link: link}, nil
+}
+
+// write sends the answer with status 200.
+func (a cachedAnswer) write(c echo.Context) error {
+	if a.link != "" {
+		c.Response().Header().Set("Link", a.link)
+	}
+	return c.JSONBlob(http.StatusOK, a.body)
+}
+
+// cacheable reports whether the request's answer may come from the public
+// cache: an anonymous caller, and no ?pretty (which c.JSON would indent).
+func cacheable(c echo.Context) bool {
+	if viewer(c) != nil {
+		return false
+	}
+	_, pretty := c.QueryParams()["pretty"]
+	return !pretty
+}
+
+// versionReads shares reads of the events version between requests that
+// arrive together, the way a database shares one fsync between
+// transactions that commit together: a request waits for the next read
+// that starts after it arrived, and every request that arrives while one
+// read is running shares the following one. Each request still gets a
+// version read after it arrived, so it sees every change committed before
+// it came; under load, one query serves many requests.
+type versionReads struct {
+	mu      sync.Mutex
+	next    *versionRead // the read the next arrivals join; nil when none waits
+	running bool         // a read is in flight
+}
+
+// versionRead is one shared read of the version.
+type versionRead struct {
+	done    chan struct{}
+	version int64
+	err     error
+}
+
+func (r *versionReads) version(ctx context.Context, events *models.Events) (int64, error) {
+	r.mu.Lock()
+	if r.next == nil {
+		r.next = &versionRead{done: make(chan struct{})}
+	}
+	read := r.next
+	if !r.running {
+		r.running, r.next = true, nil
+		r.mu.Unlock()
+		r.run(read, events)
+	} else {
+		r.mu.Unlock()
+	}
+	select {
+	case <-read.done:
+		return read.version, read.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// run performs read, then hands the reads that queued meanwhile to a
+// goroutine of their own, so the caller gets its answer at once.
+func (r *versionReads) run(read *versionRead, events *models.Events) {
+	// Shared by several requests: none of their contexts may cancel it.
+	read.version, read.err = events.Version(context.Background())
+	close(read.done)
+	r.mu.Lock()
+	next := r.next
+	r.next = nil
+	r.running = next != nil
+	r.mu.Unlock()
+	if next != nil {
+		go r.run(next, events)
+	}
+}

@@ -1,0 +1,64 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Events are read on the hot paths (the list, the event itself) without
+// GORM's reflection: a fixed column list, a prepared statement and a
+// hand-written scan. The creator comes along by join, but only the id,
+// email and name the views need: never the password hash.
+const (
+	eventColumns = "events.id, events.creator_id, events.title, events.image, events.description, events.tags, " +
+		"events.location, events.starts_at, events.ends_at, events.visibility, events.created_at, events.updated_at, " +
+		"COALESCE(creator.email, ''), COALESCE(creator.name, '')"
+	eventCreatorJoin = "LEFT JOIN users creator ON creator.id = events.creator_id"
+)
+
+// readEvents selects events with tx's conditions (built on eventQuery) and
+// scans them.
+func readEvents(tx *gorm.DB) ([]Event, error) {
+	rows, err := tx.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		out = append(out, Event{})
+		if err := scanEvent(rows, &out[len(out)-1]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+// eventQuery starts a prepared read of events with their creators.
+func eventQuery(ctx context.Context, db *gorm.DB) *gorm.DB {
+	return prepared(ctx, db).Model(&Event{}).Select(eventColumns).Joins(eventCreatorJoin)
+}
+
+// scanEvent reads one row of eventColumns into e.
+func scanEvent(rows *sql.Rows, e *Event) error {
+	var starts, ends sql.NullTime
+	err := rows.Scan(&e.ID, &e.CreatorID, &e.Title, &e.Image, &e.Description, &e.Tags, &e.Location,
+		&starts, &ends, &e.Visibility, &e.CreatedAt, &e.UpdatedAt, &e.Creator.Email, &e.Creator.Name)
+	if err != nil {
+		return err
+	}
+	e.Creator.ID = e.CreatorID
+	e.StartsAt, e.EndsAt = nullTime(starts), nullTime(ends)
+	return nil
+}
+
+func nullTime(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	v := t.Time
+	return &v
+}

@@ -1,0 +1,100 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// splitPool is the connection pool of an SQLite file: writes go to a pool
+// of one connection and plain reads to a pool of read-only connections.
+//
+// SQLite lets one writer in at a time. With every connection free to write,
+// concurrent writers collide on the lock and wait in SQLite's busy handler,
+// which sleeps for whole milliseconds; a single write connection makes them
+// queue in Go instead, handed over the moment the previous one commits. WAL
+// lets readers run beside the writer, so they keep a pool of their own;
+// those connections are query_only, so a write sent to them by mistake
+// fails loudly instead of contending for the lock.
+//
+// Transactions (and so every read-then-write) run on the write connection:
+// code inside a transaction must use its tx, never the outer handle, or it
+// would wait for the connection its own transaction holds.
+type splitPool struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+var (
+	_ gorm.ConnPool       = (*splitPool)(nil)
+	_ gorm.TxBeginner     = (*splitPool)(nil)
+	_ gorm.GetDBConnector = (*splitPool)(nil)
+)
+
+// isRead reports whether a statement only reads: a SELECT, or a PRAGMA
+// that sets nothing. Anything else, INSERT ... RETURNING and WITH included,
+// goes to the write connection.
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT":
+		return true
+	case "PRAGMA":
+		return !strings.Contains(q, "=")
+	}
+	return false
+}
+
+func (p *splitPool) route(query string) *sql.DB {
+	if isRead(query) {
+		return p.read
+	}
+	return p.write
+}
+
+func (p *splitPool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.route(query).PrepareContext(ctx, query)
+}
+
+func (p *splitPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.write.ExecContext(ctx, query, args...)
+}
+
+func (p *splitPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.route(query).QueryContext(ctx, query, args...)
+}
+
+func (p *splitPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.route(query).QueryRowContext(ctx, query, args...)
+}
+
+// BeginTx starts every transaction on the write connection.
+func (p *splitPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
+	return p.write.BeginTx(ctx, opts)
+}
+
+// GetDBConn is what gorm.DB.DB() returns: the read pool, whose connections
+// carry every setting the write connection has.
+func (p *splitPool) GetDBConn() (*sql.DB, error) { return p.read, nil }
+
+// Close closes both pools.
+func (p *splitPool) Close() error {
+	werr := p.write.Close()
+	if err := p.read.Close(); err != nil {
+		return err
+	}
+	return werr
+}
+
+// prepared is db for the hot read paths: the same pools, with statements
+// prepared once per connection and kept (GORM's statement cache, shared by
+// every session of db). Use it outside transactions only, and only to read:
+// a statement prepared for the read pool cannot run inside a transaction.
+func prepared(ctx context.Context, db *gorm.DB) *gorm.DB {
+	return db.Session(&gorm.Session{PrepareStmt: true, Context: ctx})
+}
