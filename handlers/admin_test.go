@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/dbtest"
+	"gorm.io/gorm"
 )
 
 type adminFixture struct {
@@ -420,4 +422,20 @@ func TestBrowserAdminDisablesUser(t *testing.T) {
 	if err != nil || strings.TrimSpace(target) != "mallory@example.com" {
 		t.Fatalf("audit shows %q (%v)", target, err)
 	}
+}
+
+// TestAdminSearchHostileInput: a NUL or invalid UTF-8 in the admin's
+// searches finds nothing instead of failing (PostgreSQL refuses NUL).
+func TestAdminSearchHostileInput(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		app := newTestAppOn(t, db)
+		app.createUser("root@example.com", goodPassword, models.RoleAdmin)
+		c := app.client()
+		c.login("root@example.com", goodPassword)
+		for _, p := range []string{"/admin/users?q=%00", "/admin/users?q=%ff", "/admin/events?q=%00", "/admin/audit?user=%00&action=%00"} {
+			if rec := c.get(p); rec.Code != http.StatusOK {
+				t.Errorf("%s: %d", p, rec.Code)
+			}
+		}
+	})
 }

@@ -32,7 +32,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	status, detail := classify(err)
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, models.ErrBusy) {
 		s.log.Error("request failed", "request_id", reqID, "method", c.Request().Method,
 			"path", c.Request().URL.Path, "status", status, "err", err)
 	} else {

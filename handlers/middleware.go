@@ -62,7 +62,10 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 		HandleError:  true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.Status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn // shedding load by design, not a fault
+			case v.Status >= 500:
 				level = slog.LevelError
 			}
 			log.LogAttrs(c.Request().Context(), level, "request",

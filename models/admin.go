@@ -29,6 +29,9 @@ func (s *Users) List(ctx context.Context, q UserQuery) (UserPage, error) {
 	if q.Limit <= 0 || q.Limit > MaxPageSize {
 		q.Limit = 50
 	}
+	if !storableText(q.Q) {
+		return UserPage{}, nil // no email can match (and PostgreSQL would fail)
+	}
 	tx := s.db.WithContext(ctx).Model(&User{})
 	if term := strings.TrimSpace(q.Q); term != "" {
 		tx = tx.Where(`email LIKE ? ESCAPE '\'`, "%"+escapeLike(NormalizeEmail(term))+"%")
