@@ -44,9 +44,17 @@ lint: ## gofmt, templ fmt and go vet
 	$(GO) tool templ fmt -fail .
 	$(GO) vet ./...
 
+BENCHTIME ?= 300ms
+BENCHLOAD ?= 5s
+
 .PHONY: bench
-bench: ## Run the Go benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## Go benchmarks, then a wrk load run of the built binary against a bare Echo baseline (a few minutes; not in test)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
+	$(GO) build -trimpath -o $(BIN) ./cmd/planner
+	$(GO) build -trimpath -o bin/planner-baseline ./cmd/planner-baseline
+	$(GO) build -trimpath -o bin/planner-bench ./cmd/planner-bench
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	bin/planner-bench --planner $(BIN) --baseline bin/planner-baseline --duration $(BENCHLOAD)
 
 .PHONY: clean
 clean: ## Remove build output and the development database

@@ -189,7 +189,7 @@ func TestSignOutRevokesSessionAndRenewals(t *testing.T) {
 	// old, so the next request renews it (same sid).
 	var sid string
 	{
-		p, err := (&Sessions{cfg: app.cfg, tokens: mustTokens(t), users: models.NewUsers(app.db), revoked: models.NewSessions(app.db)}).
+		p, err := (&Sessions{cfg: app.cfg, tokens: mustTokens(t), revoked: models.NewSessions(app.db)}).
 			Verify(context.Background(), AudienceWeb, oldCookie)
 		if err != nil {
 			t.Fatal(err)

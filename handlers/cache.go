@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -111,6 +112,9 @@ func cacheable(c echo.Context) bool {
 	if viewer(c) != nil {
 		return false
 	}
+	if c.Request().URL.RawQuery == "" {
+		return true // most reads: no query to parse
+	}
 	_, pretty := c.QueryParams()["pretty"]
 	return !pretty
 }
@@ -141,12 +145,14 @@ func (r *versionReads) version(ctx context.Context, events *models.Events) (int6
 		r.next = &versionRead{done: make(chan struct{})}
 	}
 	read := r.next
-	if !r.running {
-		r.running, r.next = true, nil
-		r.mu.Unlock()
-		r.run(read, events)
-	} else {
-		r.mu.Unlock()
+	lead := !r.running
+	r.running = true
+	r.mu.Unlock()
+	if lead {
+		// Let requests that are about to ask join this read first: under
+		// load there are many, and yielding costs next to nothing.
+		runtime.Gosched()
+		r.run(events)
 	}
 	select {
 	case <-read.done:
@@ -156,18 +162,22 @@ func (r *versionReads) version(ctx context.Context, events *models.Events) (int6
 	}
 }
 
-// run performs read, then hands the reads that queued meanwhile to a
-// goroutine of their own, so the caller gets its answer at once.
-func (r *versionReads) run(read *versionRead, events *models.Events) {
+// run performs the read every request waiting so far has joined, then
+// hands those that queued meanwhile to a goroutine of its own, so the
+// caller gets its answer at once.
+func (r *versionReads) run(events *models.Events) {
+	r.mu.Lock()
+	read := r.next
+	r.next = nil // later arrivals join the next read, which starts after this one
+	r.mu.Unlock()
 	// Shared by several requests: none of their contexts may cancel it.
 	read.version, read.err = events.Version(context.Background())
 	close(read.done)
 	r.mu.Lock()
-	next := r.next
-	r.next = nil
-	r.running = next != nil
+	more := r.next != nil
+	r.running = more
 	r.mu.Unlock()
-	if next != nil {
-		go r.run(next, events)
+	if more {
+		go r.run(events)
 	}
 }

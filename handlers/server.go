@@ -113,7 +113,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		hasher:    hasher,
 		limit:     cfg.LoginLimit,
 	}
-	sessions := &Sessions{cfg: cfg, tokens: tokens, users: s.users, revoked: s.sess, log: log}
+	sessions := &Sessions{cfg: cfg, tokens: tokens, revoked: s.sess, log: log}
 	events := &Events{cfg: cfg, events: models.NewEvents(db), audit: s.audit}
 	apiEvents := models.NewEvents(db)
 	apiHandlers := &API{cfg: cfg, users: s.users, signin: signin, sessions: sessions, tokens: tokens,

@@ -47,7 +47,6 @@ var errTokenRejected = fmt.Errorf("%w: revoked, or the user is gone, disabled or
 type Sessions struct {
 	cfg     Config
 	tokens  *Tokens
-	users   *models.Users
 	revoked *models.Sessions
 	log     *slog.Logger
 	now     func() time.Time

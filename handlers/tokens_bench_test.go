@@ -63,7 +63,7 @@ func BenchmarkSessionsVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Sessions{cfg: app.cfg, tokens: tk, users: models.NewUsers(app.db), revoked: models.NewSessions(app.db),
+	s := &Sessions{cfg: app.cfg, tokens: tk, revoked: models.NewSessions(app.db),
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -219,8 +219,8 @@ func plainText(s string) bool {
 
 // Events is the store of events.
 type Events struct {
-	db      *gorm.DB
-	version versionQuery
+	db    *gorm.DB
+	stmts eventStmts
 }
 
 // NewEvents returns the event store backed by db.
@@ -232,16 +232,11 @@ func NewEvents(db *gorm.DB) *Events {
 func (s *Events) Create(ctx context.Context, creatorID uint, in EventInput) (*Event, error) {
 	e := &Event{CreatorID: creatorID}
 	apply(e, in)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Omit("Creator").Create(e).Error; err != nil {
-			return err
-		}
-		return insertTags(tx, e.ID, in.Tags) // a new event has none to replace
-	})
+	err := s.insert(ctx, e, in.Tags)
 	if err != nil {
 		return nil, translate("create event", err)
 	}
-	return s.Get(ctx, e.ID)
+	return e, nil
 }
 
 func apply(e *Event, in EventInput) {

@@ -2,11 +2,8 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -37,41 +34,13 @@ const versionSlots = 16
 // Version returns the current events version. Read it before the data it
 // guards, and keep what was read only while the version stays the same.
 func (s *Events) Version(ctx context.Context) (int64, error) {
-	stmt, err := s.version.prepare(ctx, s.db)
+	stmt, err := s.stmts.version.get(ctx, s.db, readPool, "SELECT COALESCE(SUM(version), 0) FROM events_versions")
 	if err != nil {
 		return 0, translate("read events version", err)
 	}
 	var v int64
-	err = stmt.QueryRowContext(ctx).Scan(&v)
+	err = stmt.QueryRowContext(queryContext(ctx, s.db)).Scan(&v)
 	return v, translate("read events version", err)
-}
-
-// versionQuery is the version's query, prepared once on the read pool: it
-// runs before every cached answer, so it skips GORM altogether.
-type versionQuery struct {
-	mu   sync.Mutex // held while preparing
-	stmt atomic.Pointer[sql.Stmt]
-}
-
-func (q *versionQuery) prepare(ctx context.Context, db *gorm.DB) (*sql.Stmt, error) {
-	if stmt := q.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if stmt := q.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	sqlDB, err := db.DB() // the read pool, for SQLite files
-	if err != nil {
-		return nil, err
-	}
-	stmt, err := sqlDB.PrepareContext(ctx, "SELECT COALESCE(SUM(version), 0) FROM events_versions")
-	if err != nil {
-		return nil, err // tried again next time
-	}
-	q.stmt.Store(stmt)
-	return stmt, nil
 }
 
 // migrateEventsVersion creates the counter's rows and the triggers that

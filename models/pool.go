@@ -3,7 +3,10 @@ package models
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -73,9 +76,12 @@ func (p *splitPool) QueryRowContext(ctx context.Context, query string, args ...a
 	return p.route(query).QueryRowContext(ctx, query, args...)
 }
 
-// BeginTx starts every transaction on the write connection.
+// BeginTx starts every transaction on the write connection. The
+// transaction runs to its commit or rollback even if the request is
+// canceled meanwhile (see queryContext): it is short, and database/sql
+// would otherwise watch every transaction's context from a goroutine.
 func (p *splitPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
-	return p.write.BeginTx(ctx, opts)
+	return p.write.BeginTx(context.WithoutCancel(ctx), opts)
 }
 
 // GetDBConn is what gorm.DB.DB() returns: the read pool, whose connections
@@ -96,5 +102,74 @@ func (p *splitPool) Close() error {
 // every session of db). Use it outside transactions only, and only to read:
 // a statement prepared for the read pool cannot run inside a transaction.
 func prepared(ctx context.Context, db *gorm.DB) *gorm.DB {
-	return db.Session(&gorm.Session{PrepareStmt: true, Context: ctx})
+	return db.Session(&gorm.Session{PrepareStmt: true, Context: queryContext(ctx, db)})
+}
+
+// queryContext is the context to run a hot statement on db with. When the
+// context can be canceled, mattn/go-sqlite3 runs the statement, and then
+// every row of its result, on a goroutine of its own, so as to interrupt
+// SQLite on cancellation; for our short, bounded statements that costs
+// more than the statement itself. So on SQLite they run with ctx's values
+// but without its cancellation. PostgreSQL keeps ctx as it is.
+func queryContext(ctx context.Context, db *gorm.DB) context.Context {
+	if isPostgres(db) {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
+// readPool and writePool are the database/sql pools of db: for an SQLite
+// file its read pool and its single write connection, else the one pool.
+func readPool(db *gorm.DB) (*sql.DB, error) { return db.DB() }
+
+func writePool(db *gorm.DB) (*sql.DB, error) {
+	if p, ok := db.ConnPool.(*splitPool); ok {
+		return p.write, nil
+	}
+	return db.DB()
+}
+
+// lazyStmt is a hot statement written by hand, prepared on its pool at
+// first use and kept: no GORM on the way, and no SQL compiled per call.
+type lazyStmt struct {
+	mu   sync.Mutex // held while preparing
+	stmt atomic.Pointer[sql.Stmt]
+}
+
+func (l *lazyStmt) get(ctx context.Context, db *gorm.DB, pool func(*gorm.DB) (*sql.DB, error), query string) (*sql.Stmt, error) {
+	if stmt := l.stmt.Load(); stmt != nil {
+		return stmt, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if stmt := l.stmt.Load(); stmt != nil {
+		return stmt, nil
+	}
+	sqlDB, err := pool(db)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := sqlDB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err // tried again next time
+	}
+	l.stmt.Store(stmt)
+	return stmt, nil
+}
+
+// param is the i-th (from 1) bind parameter in db's dialect.
+func param(db *gorm.DB, i int) string {
+	if isPostgres(db) {
+		return "$" + strconv.Itoa(i)
+	}
+	return "?"
+}
+
+// placeholders returns n bind parameters, comma-separated.
+func placeholders(db *gorm.DB, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = param(db, i+1)
+	}
+	return strings.Join(ps, ", ")
 }

@@ -20,7 +20,8 @@ type RevokedSession struct {
 // Sessions is the store of revoked session ids. It lives in the database so
 // that every instance behind a load balancer sees a sign-out at once.
 type Sessions struct {
-	db *gorm.DB
+	db     *gorm.DB
+	holder lazyStmt
 }
 
 // NewSessions returns the revocation store backed by db.
@@ -49,8 +50,13 @@ func (s *Sessions) IsRevoked(ctx context.Context, sid string) (bool, error) {
 // caches nothing (a sign-out or a disabled user counts at once everywhere).
 // An unknown user is ErrNotFound.
 func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, bool, error) {
-	rows, err := prepared(ctx, s.db).Raw(`SELECT id, email, name, role, disabled, token_version, last_sign_in_at,
-	created_at, updated_at, EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = ?) FROM users WHERE id = ?`, sid, userID).Rows()
+	stmt, err := s.holder.get(ctx, s.db, readPool, `SELECT id, email, name, role, disabled, token_version, last_sign_in_at,
+	created_at, updated_at, EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = `+param(s.db, 1)+`)
+	FROM users WHERE id = `+param(s.db, 2))
+	if err != nil {
+		return nil, false, translate("check session", err)
+	}
+	rows, err := stmt.QueryContext(queryContext(ctx, s.db), sid, userID)
 	if err != nil {
 		return nil, false, translate("check session", err)
 	}
