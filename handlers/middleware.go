@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,6 +36,15 @@ func boundRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// requestIDs returns a generator of request ids: a random per-process
+// prefix and a counter. Ids need to be unique, not unguessable, so this
+// spares every request a read of the system's random source.
+func requestIDs() func() string {
+	prefix := NewID()[:8] + "-"
+	var n atomic.Uint64
+	return func() string { return prefix + strconv.FormatUint(n.Add(1), 36) }
 }
 
 func plainID(s string) bool {

@@ -18,7 +18,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	assets := static.Version()
 	e.Pre(boundRequestID)
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: NewID}),
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}),
 		requestLogger(s.log),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			DisableStackAll: true,
