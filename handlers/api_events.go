@@ -142,7 +142,7 @@ func (h *APIEvents) List(c echo.Context) error {
 		problems = append(problems, fieldError{Loc: []string{"query", "tag"}, Msg: fmt.Sprintf("must be at most %d characters", models.MaxTagLen), Type: "value_error.any_str.max_length"})
 	}
 	for _, p := range []struct{ name, value string }{{"q", q.Q}, {"tag", q.Tag}} {
-		if !plainQuery(p.value) {
+		if !models.PlainLine(p.value) {
 			problems = append(problems, fieldError{Loc: []string{"query", p.name},
 				Msg: "must be plain text (valid UTF-8, no control characters)", Type: "value_error.str"})
 		}

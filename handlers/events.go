@@ -43,7 +43,7 @@ func viewer(c echo.Context) *models.User {
 // Index lists the events the caller may see: upcoming soonest first, then
 // past and undated ones; searchable, filterable by tag, paged by cursor.
 func (h *Events) Index(c echo.Context) error {
-	if !plainQuery(c.QueryParam("q")) || !plainQuery(c.QueryParam("tag")) {
+	if !models.PlainLine(c.QueryParam("q")) || !models.PlainLine(c.QueryParam("tag")) {
 		return echo.NewHTTPError(http.StatusBadRequest, "Search terms and tags must be plain text.")
 	}
 	q := models.EventQuery{

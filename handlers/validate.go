@@ -37,18 +37,3 @@ func nextOr(next, fallback string) string {
 	}
 	return fallback
 }
-
-// plainQuery reports whether a search term or tag from a query string is
-// text a person could have typed: valid UTF-8 without control characters.
-// Anything else can match nothing stored and is refused with a message.
-func plainQuery(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}

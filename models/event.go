@@ -140,7 +140,7 @@ func (in EventInput) Validate() map[string]string {
 		errs["title"] = "Enter a title"
 	case n > MaxTitleLen:
 		errs["title"] = fmt.Sprintf("Title must be at most %d characters", MaxTitleLen)
-	case !plainLine(in.Title):
+	case !PlainLine(in.Title):
 		errs["title"] = "Title must be plain text on one line"
 	}
 	if in.Image != "" {
@@ -155,7 +155,7 @@ func (in EventInput) Validate() map[string]string {
 	}
 	if utf8.RuneCountInString(in.Location) > MaxLocationLen {
 		errs["location"] = fmt.Sprintf("Location must be at most %d characters", MaxLocationLen)
-	} else if !plainLine(in.Location) {
+	} else if !PlainLine(in.Location) {
 		errs["location"] = "Location must be plain text on one line"
 	}
 	if len(in.Tags) > MaxTags {
@@ -166,7 +166,7 @@ func (in EventInput) Validate() map[string]string {
 			errs["tags"] = fmt.Sprintf("Each tag must be at most %d characters", MaxTagLen)
 			break
 		}
-		if !plainLine(t) || strings.Contains(t, ",") {
+		if !PlainLine(t) || strings.Contains(t, ",") {
 			errs["tags"] = "Tags must be plain words without commas"
 			break
 		}
@@ -185,14 +185,16 @@ func checkImageURL(s string) string {
 		return fmt.Sprintf("Image URL must be at most %d characters", MaxImageLen)
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !plainLine(s) || strings.ContainsAny(s, " \"'<>") {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !PlainLine(s) || strings.ContainsAny(s, " \"'<>") {
 		return "Image must be an http or https URL"
 	}
 	return ""
 }
 
-// plainLine reports whether s is valid UTF-8 without control characters.
-func plainLine(s string) bool {
+// PlainLine reports whether s is text a person could type on one line:
+// valid UTF-8 without control characters. Search terms and tags that are
+// not can match nothing stored, and titles that are not are refused.
+func PlainLine(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -204,7 +206,7 @@ func plainLine(s string) bool {
 	return true
 }
 
-// plainText is plainLine that also allows line breaks and tabs.
+// plainText is PlainLine that also allows line breaks and tabs.
 func plainText(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
