@@ -59,19 +59,14 @@ func (h *Admin) Users(c echo.Context) error {
 	for _, u := range page.Users {
 		v.Users = append(v.Users, h.userRow(&u))
 	}
-	link := func(key string, id uint) string {
-		vals := url.Values{key: {idString(id)}}
-		if q.Q != "" {
-			vals.Set("q", q.Q)
-		}
-		return "/admin/users?" + vals.Encode()
-	}
+	var next, prev string
 	if page.NextAfter > 0 {
-		v.NextURL = link("after", page.NextAfter)
+		next = idString(page.NextAfter)
 	}
 	if page.PrevBefore > 0 {
-		v.PrevURL = link("before", page.PrevBefore)
+		prev = idString(page.PrevBefore)
 	}
+	v.NextURL, v.PrevURL = pageURLs("/admin/users", map[string]string{"q": q.Q}, next, prev)
 	return render(c, http.StatusOK, views.AdminUsers(pageOf(c, "Users"), v))
 }
 
@@ -213,19 +208,7 @@ func (h *Admin) Events(c echo.Context) error {
 		}
 		v.Events = append(v.Events, row)
 	}
-	link := func(key, cursor string) string {
-		vals := url.Values{key: {cursor}}
-		if q.Q != "" {
-			vals.Set("q", q.Q)
-		}
-		return "/admin/events?" + vals.Encode()
-	}
-	if page.Next != "" {
-		v.NextURL = link("after", page.Next)
-	}
-	if page.Prev != "" {
-		v.PrevURL = link("before", page.Prev)
-	}
+	v.NextURL, v.PrevURL = pageURLs("/admin/events", map[string]string{"q": q.Q}, page.Next, page.Prev)
 	return render(c, http.StatusOK, views.AdminEvents(pageOf(c, "Events"), v))
 }
 

@@ -67,24 +67,27 @@ func (h *Events) Index(c echo.Context) error {
 	for i := range list.Events {
 		l.Events = append(l.Events, h.view(&list.Events[i], q.Viewer))
 	}
-	link := func(key, cursor string) string {
-		v := url.Values{}
-		if q.Q != "" {
-			v.Set("q", q.Q)
-		}
-		if q.Tag != "" {
-			v.Set("tag", q.Tag)
-		}
-		v.Set(key, cursor)
-		return "/events?" + v.Encode()
-	}
-	if list.Next != "" {
-		l.NextURL = link("after", list.Next)
-	}
-	if list.Prev != "" {
-		l.PrevURL = link("before", list.Prev)
-	}
+	l.NextURL, l.PrevURL = pageURLs("/events", map[string]string{"q": q.Q, "tag": q.Tag}, list.Next, list.Prev)
 	return render(c, http.StatusOK, views.Events(page(c, "Events"), l))
+}
+
+// pageURLs builds a list's Next and Previous links (after and before
+// cursors) at path, keeping its non-empty filters; an empty cursor gives no
+// link.
+func pageURLs(path string, filters map[string]string, next, prev string) (nextURL, prevURL string) {
+	link := func(key, cursor string) string {
+		if cursor == "" {
+			return ""
+		}
+		v := url.Values{key: {cursor}}
+		for k, f := range filters {
+			if f != "" {
+				v.Set(k, f)
+			}
+		}
+		return path + "?" + v.Encode()
+	}
+	return link("after", next), link("before", prev)
 }
 
 // boundedParam trims a query parameter and cuts it to max runes, so a huge
