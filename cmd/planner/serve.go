@@ -42,8 +42,8 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openDB reads the configuration from the environment, opens the database
-// and migrates it: the start of every command that needs the database.
+// openDB opens the configured database and migrates it: every command that
+// touches the database starts here.
 func openDB(ctx context.Context, c config, log *slog.Logger) (*gorm.DB, error) {
 	db, err := models.Open(c.databaseURL, log)
 	if err != nil {
@@ -56,12 +56,19 @@ func openDB(ctx context.Context, c config, log *slog.Logger) (*gorm.DB, error) {
 	return db, nil
 }
 
-func migrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+// openFromEnv is the start of the commands other than serve: the
+// configuration from the environment alone, then the migrated database.
+func openFromEnv(ctx context.Context, getenv func(string) string, stderr io.Writer) (config, *gorm.DB, error) {
 	c, err := loadConfig(getenv, nil)
 	if err != nil {
-		return err
+		return c, nil, err
 	}
 	db, err := openDB(ctx, c, newLogger(c, stderr))
+	return c, db, err
+}
+
+func migrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	_, db, err := openFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

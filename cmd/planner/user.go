@@ -48,11 +48,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	email = models.NormalizeEmail(email)
 
-	c, err := loadConfig(getenv, nil)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, c, newLogger(c, stderr))
+	c, db, err := openFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
