@@ -429,6 +429,13 @@ func TestAPIEventPaginationAndFilters(t *testing.T) {
 	}
 	want422(t, c.api("GET", "/api/event/?limit=0", "", nil), "query", "limit")
 	want422(t, c.api("GET", "/api/event/?cursor=abc", "", nil), "query", "cursor")
+	// The Link header follows the base URL, never a forged Host header.
+	forged := httptest.NewRequest("GET", "http://evil.example/api/event/?limit=5", nil)
+	forged.Host = "evil.example"
+	forged.Header.Set("X-Forwarded-Host", "evil.example")
+	if link := c.do(forged).Header().Get("Link"); !strings.HasPrefix(link, "<http://planner.test/api/event/?") {
+		t.Fatalf("Link with a forged Host: %q", link)
+	}
 	// A hostile search term is only text.
 	if rec := c.api("GET", "/api/event/?q="+url.QueryEscape("' OR 1=1; --"), "", nil); rec.Code != 200 || rec.Body.String() != "[]\n" {
 		t.Fatalf("SQL-looking search: %d %s", rec.Code, rec.Body.String())
