@@ -15,10 +15,16 @@ import (
 
 // APIEvents serves /api/event: the tutorial's event routes.
 type APIEvents struct {
-	cfg    Config
-	events *models.Events
-	audit  *models.Audit
-	cache  *publicCache
+	events  eventStore
+	cache   *publicCache
+	baseURL string
+	clock   models.Clock
+}
+
+// NewAPIEvents returns the API's event routes; cache serves anonymous
+// reads.
+func NewAPIEvents(cfg Config, events eventStore, cache *publicCache) *APIEvents {
+	return &APIEvents{events: events, cache: cache, baseURL: cfg.BaseURL.String(), clock: cfg.Clock}
 }
 
 // eventBody is what create and PUT read: only the fields a client may set.
@@ -116,7 +122,7 @@ func toJSON(e *models.Event, viewer *models.User) eventJSON {
 // with the next page in an absolute Link header.
 func (h *APIEvents) List(c echo.Context) error {
 	v := viewer(c)
-	q := models.EventQuery{Viewer: v, AllPrivate: v != nil && v.IsAdmin(), Order: models.OrderID, Limit: 50, Now: time.Now()}
+	q := models.EventQuery{Viewer: v, AllPrivate: v != nil && v.IsAdmin(), Order: models.OrderID, Limit: 50, Now: h.clock.Now()}
 	params := c.QueryParams()
 	var problems []fieldError
 	if s, ok := params["limit"]; ok {
@@ -189,7 +195,7 @@ func (h *APIEvents) List(c echo.Context) error {
 		if q.Order == models.OrderUpcoming {
 			next.Set("upcoming", "1")
 		}
-		link = fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.cfg.BaseURL.String(), next.Encode())
+		link = fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.baseURL, next.Encode())
 	}
 	if key == "" {
 		if link != "" {
@@ -210,7 +216,7 @@ func (h *APIEvents) List(c echo.Context) error {
 // stands.
 func (h *APIEvents) Get(c echo.Context) error {
 	if !cacheable(c) {
-		e, err := h.load(c)
+		e, err := loadEvent(c, h.events, errEventNotFound)
 		if err != nil {
 			return err
 		}
@@ -224,7 +230,7 @@ func (h *APIEvents) Get(c echo.Context) error {
 	if ok {
 		return hit.write(c)
 	}
-	e, err := h.load(c)
+	e, err := loadEvent(c, h.events, errEventNotFound)
 	if err != nil {
 		return err
 	}
@@ -261,10 +267,7 @@ func (h *APIEvents) Create(c echo.Context) error {
 // and tags replace the list. Checked in order: 401 (middleware), 404, 403,
 // then the body.
 func (h *APIEvents) Update(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	var b eventBody
 	if err := decodeJSON(c, &b); err != nil {
 		return err
@@ -284,11 +287,8 @@ func (h *APIEvents) Update(c echo.Context) error {
 
 // Delete removes the event.
 func (h *APIEvents) Delete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
-	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
+	e := eventOf(c)
+	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"message": "Event deleted successfully."})
@@ -313,10 +313,8 @@ var (
 	errEventForbidden = echo.NewHTTPError(http.StatusForbidden, msgNotAllowed)
 )
 
-func (h *APIEvents) load(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, false, errEventNotFound, errEventForbidden)
-}
-
-func (h *APIEvents) loadEditable(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, true, errEventNotFound, errEventForbidden)
+// OwnerOrAdmin guards the API's event changes: 404 for an event the
+// caller may not see, 403 for one they may not change.
+func (h *APIEvents) OwnerOrAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return ownerOrAdmin(h.events, errEventNotFound, errEventForbidden)(next)
 }

@@ -1,25 +1,48 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"github.com/planner/planner/views"
 )
 
+// accounts is what the sign-in pages, the account page and the API ask of
+// the accounts service (account.Service).
+type accounts interface {
+	SignUp(ctx context.Context, in account.SignUp, by account.Actor) (*models.User, error)
+	SignIn(ctx context.Context, email, password, ip string) (*models.User, error)
+	ChangePassword(ctx context.Context, u *models.User, in account.PasswordChange, ip string) (int, error)
+	SignOut(ctx context.Context, u *models.User, sess account.Session, ip string) error
+	SignOutAll(ctx context.Context, u *models.User, sess account.Session, ip string) error
+}
+
+// sessionIssuer is what they ask of the sessions: the browser cookie and
+// API tokens (*Sessions).
+type sessionIssuer interface {
+	Start(c echo.Context, u *models.User) error
+	Reissue(c echo.Context, p *Principal, ver int) error
+	Clear(c echo.Context)
+	APIToken(u *models.User) (token string, ttl time.Duration, err error)
+}
+
 // Auth serves sign-up, sign-in and sign-out pages.
 type Auth struct {
-	cfg      Config
-	users    *models.Users
-	signin   *SignIn
-	sessions *Sessions
-	policy   *models.PasswordPolicy
-	hasher   *models.Hasher
-	audit    *models.Audit
+	accounts accounts
+	sessions sessionIssuer
+	secure   bool
+}
+
+// NewAuth returns the sign-in pages; secure is Config.Secure.
+func NewAuth(accounts accounts, sessions sessionIssuer, secure bool) *Auth {
+	return &Auth{accounts: accounts, sessions: sessions, secure: secure}
 }
 
 // NewSignup shows the sign-up form.
@@ -37,40 +60,25 @@ func (a *Auth) NewSignup(c echo.Context) error {
 func (a *Auth) Signup(c echo.Context) error {
 	email := models.NormalizeEmail(c.FormValue("email"))
 	name := strings.TrimSpace(c.FormValue("name"))
-	password := c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
 	f := views.Form{
 		Values: map[string]string{"email": email, "name": name, "next": next},
 		Errors: map[string]string{},
 	}
-	if msg := models.CheckEmail(email); msg != "" {
-		f.Errors["email"] = msg
-	}
-	if msg := models.CheckName(name, true); msg != "" {
-		f.Errors["name"] = msg
-	}
-	if msg := a.policy.Check(email, password); msg != "" {
-		f.Errors["password"] = msg
-	}
-	if len(f.Errors) == 0 {
-		if _, err := a.users.ByEmail(c.Request().Context(), email); err == nil {
-			f.Errors["email"] = msgEmailTaken
-		} else if !errors.Is(err, models.ErrNotFound) {
-			return err
-		}
-	}
-	if len(f.Errors) > 0 {
+	in := account.SignUp{Email: email, Name: name, Password: c.FormValue("password")}
+	u, err := a.accounts.SignUp(c.Request().Context(), in, account.Actor{IP: c.RealIP()})
+	var fe account.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		f.Errors = fe
 		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
-	}
-
-	u, err := a.createUser(c, email, name, password)
-	if status, msg, ok := signinFailure(c, err); ok {
-		f.Message = msg
-		return render(c, status, views.Signup(page(c, "Sign up"), f))
-	}
-	if errors.Is(err, models.ErrDuplicate) { // lost a race with another sign-up
+	case errors.Is(err, models.ErrDuplicate):
 		f.Errors["email"] = msgEmailTaken
 		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
+	}
+	if r, ok := refuse(c, err); ok {
+		f.Message = r.message
+		return render(c, r.status, views.Signup(page(c, "Sign up"), f))
 	}
 	if err != nil {
 		return err
@@ -78,32 +86,9 @@ func (a *Auth) Signup(c echo.Context) error {
 	if err := a.sessions.Start(c, u); err != nil {
 		return err
 	}
-	rotateCSRF(c, a.cfg.Secure())
-	a.sessions.setFlash(c, "welcome")
+	rotateCSRF(c, a.secure)
+	setFlash(c, a.secure, "welcome")
 	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
-}
-
-const msgEmailTaken = "An account with this email already exists"
-
-// createUser hashes password (bounded, like every hash) and stores the new
-// account, with its audit entry.
-func (a *Auth) createUser(c echo.Context, email, name, password string) (*models.User, error) {
-	ctx := c.Request().Context()
-	ticket, err := a.hasher.Enter()
-	if err != nil {
-		return nil, err
-	}
-	defer ticket.Leave()
-	hash, err := ticket.Hash(ctx, password)
-	if err != nil {
-		return nil, err
-	}
-	u, err := a.users.Create(ctx, email, name, hash, models.RoleUser)
-	if err != nil {
-		return nil, err
-	}
-	_ = a.audit.Record(ctx, auditEntry(u, models.ActionSignup, u.Email, c.RealIP()))
-	return u, nil
 }
 
 // NewLogin shows the sign-in form, carrying a safe next.
@@ -134,10 +119,10 @@ func (a *Auth) Login(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.Login(page(c, "Sign in"), f))
 	}
-	u, err := a.signin.Attempt(c.Request().Context(), email, password, c.RealIP())
-	if status, msg, ok := signinFailure(c, err); ok {
-		f.Message = msg
-		return render(c, status, views.Login(page(c, "Sign in"), f))
+	u, err := a.accounts.SignIn(c.Request().Context(), email, password, c.RealIP())
+	if r, ok := refuse(c, err); ok {
+		f.Message = r.message
+		return render(c, r.status, views.Login(page(c, "Sign in"), f))
 	}
 	if err != nil {
 		return err
@@ -145,21 +130,23 @@ func (a *Auth) Login(c echo.Context) error {
 	if err := a.sessions.Start(c, u); err != nil {
 		return err
 	}
-	rotateCSRF(c, a.cfg.Secure())
+	rotateCSRF(c, a.secure)
 	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 }
 
 // Logout ends the session if there is one, always clears the cookie, and
 // goes home.
 func (a *Auth) Logout(c echo.Context) error {
+	a.sessions.Clear(c)
 	p := principalOf(c)
-	if err := a.sessions.End(c); err != nil {
-		return err
-	}
-	rotateCSRF(c, a.cfg.Secure())
 	if p != nil {
-		_ = a.audit.Record(c.Request().Context(), auditEntry(p.User, models.ActionSignout, p.User.Email, c.RealIP()))
-		a.sessions.setFlash(c, "signed_out")
+		if err := a.accounts.SignOut(c.Request().Context(), p.User, p.session(), c.RealIP()); err != nil {
+			return err
+		}
+	}
+	rotateCSRF(c, a.secure)
+	if p != nil {
+		setFlash(c, a.secure, "signed_out")
 	}
 	return c.Redirect(http.StatusSeeOther, "/")
 }

@@ -31,6 +31,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, detail := classify(err)
+	if errors.Is(err, models.ErrBusy) && c.Response().Header().Get("Retry-After") == "" {
+		c.Response().Header().Set("Retry-After", "1")
+	}
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
 	if status >= 500 && !errors.Is(err, models.ErrBusy) {
 		s.log.Error("request failed", "request_id", reqID, "method", c.Request().Method,
@@ -72,7 +75,7 @@ func classify(err error) (int, string) {
 	case errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "Not found"
 	case errors.Is(err, models.ErrBusy):
-		return http.StatusServiceUnavailable, "The server is busy. Try again shortly."
+		return http.StatusServiceUnavailable, msgBusy
 	default:
 		return http.StatusInternalServerError, "Internal Server Error"
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,19 +18,29 @@ import (
 // pageSize is how many events a page of the list shows.
 const pageSize = 20
 
-// Events serves the event pages.
-type Events struct {
-	cfg    Config
-	events *models.Events
-	audit  *models.Audit
-	now    func() time.Time
+// eventStore is what the event pages, the API and the admin ask of the
+// events (*models.Events).
+type eventStore interface {
+	List(ctx context.Context, q models.EventQuery) (models.EventPage, error)
+	Get(ctx context.Context, id uint) (*models.Event, error)
+	Create(ctx context.Context, creatorID uint, in models.EventInput) (*models.Event, error)
+	Update(ctx context.Context, id uint, in models.EventInput) (*models.Event, error)
+	Delete(ctx context.Context, id uint) error
+	DeleteAudited(ctx context.Context, id uint, entry models.AuditEntry) error
+	CountByCreator(ctx context.Context, creatorID uint) (int64, error)
 }
 
-func (h *Events) clock() time.Time {
-	if h.now != nil {
-		return h.now()
-	}
-	return time.Now()
+// Events serves the event pages.
+type Events struct {
+	events   eventStore
+	timezone *time.Location
+	clock    models.Clock
+}
+
+// NewEvents returns the event pages; cfg gives the time zone forms are read
+// and dates shown in.
+func NewEvents(cfg Config, events eventStore) *Events {
+	return &Events{events: events, timezone: cfg.Timezone, clock: cfg.Clock}
 }
 
 // viewer returns the signed-in user, or nil.
@@ -54,7 +65,7 @@ func (h *Events) Index(c echo.Context) error {
 		Limit:  pageSize,
 		After:  c.QueryParam("after"),
 		Before: c.QueryParam("before"),
-		Now:    h.clock(),
+		Now:    h.clock.Now(),
 	}
 	list, err := h.events.List(c.Request().Context(), q)
 	if errors.Is(err, models.ErrBadCursor) {
@@ -102,7 +113,7 @@ func boundedParam(s string, max int) string {
 
 // Show renders one event.
 func (h *Events) Show(c echo.Context) error {
-	e, err := h.load(c)
+	e, err := loadEvent(c, h.events, echo.ErrNotFound)
 	if err != nil {
 		return err
 	}
@@ -131,10 +142,7 @@ func (h *Events) Create(c echo.Context) error {
 
 // Edit renders the form filled with the event, for its owner or an admin.
 func (h *Events) Edit(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	f := views.Form{Values: map[string]string{
 		"title": e.Title, "image": e.Image, "description": e.Description, "location": e.Location,
 		"tags": strings.Join(e.TagList(), ", "), "visibility": e.Visibility,
@@ -145,10 +153,7 @@ func (h *Events) Edit(c echo.Context) error {
 
 // Update saves the form over the event.
 func (h *Events) Update(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	in, f := h.parse(c)
 	if !f.Valid() {
 		return h.form(c, http.StatusUnprocessableEntity, "Edit event", f, fmt.Sprintf("/events/%d/edit", e.ID), "Save changes")
@@ -161,30 +166,23 @@ func (h *Events) Update(c echo.Context) error {
 
 // ConfirmDelete asks before deleting.
 func (h *Events) ConfirmDelete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	return render(c, http.StatusOK, views.EventDelete(page(c, "Delete event"), h.view(e, viewer(c))))
 }
 
 // Delete removes the event. An admin deleting someone else's event leaves
 // an audit entry.
 func (h *Events) Delete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
-	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
+	e := eventOf(c)
+	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/events")
 }
 
 // loadEvent finds the event named in the path for the caller: notFound
-// for a bad id, a missing event and one the caller may not see alike; with
-// editable, forbidden for a visible event the caller may not change.
-func loadEvent(c echo.Context, events *models.Events, editable bool, notFound, forbidden error) (*models.Event, error) {
+// for a bad id, a missing event and one the caller may not see alike.
+func loadEvent(c echo.Context, events eventStore, notFound error) (*models.Event, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil || id == 0 {
 		return nil, notFound
@@ -199,36 +197,56 @@ func loadEvent(c echo.Context, events *models.Events, editable bool, notFound, f
 	if !e.VisibleTo(viewer(c)) {
 		return nil, notFound
 	}
-	if editable && !e.EditableBy(viewer(c)) {
-		return nil, forbidden
-	}
 	return e, nil
+}
+
+// eventKey is where ownerOrAdmin keeps the event it loaded.
+const eventKey = "planner.event"
+
+// ownerOrAdmin is the rule for changing an event: it loads the event in
+// the path and lets only its owner or an admin through, answering notFound
+// when the caller may not even see it and forbidden when they may see but
+// not change it. The handler behind it reads the event with eventOf.
+func ownerOrAdmin(events eventStore, notFound, forbidden error) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			e, err := loadEvent(c, events, notFound)
+			if err != nil {
+				return err
+			}
+			if !e.EditableBy(viewer(c)) {
+				return forbidden
+			}
+			c.Set(eventKey, e)
+			return next(c)
+		}
+	}
+}
+
+// eventOf returns the event ownerOrAdmin loaded.
+func eventOf(c echo.Context) *models.Event { return c.Get(eventKey).(*models.Event) }
+
+// OwnerOrAdmin guards the pages that change an event: the 404 page for an
+// event the caller may not see, the 403 page for one they may not change.
+func (h *Events) OwnerOrAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return ownerOrAdmin(h.events, echo.ErrNotFound, errForbidden)(next)
 }
 
 // deleteEvent deletes e for the caller; an admin deleting someone else's
 // event leaves an audit entry naming the event and its creator.
-func deleteEvent(c echo.Context, events *models.Events, audit *models.Audit, e *models.Event) error {
+func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 	ctx := c.Request().Context()
-	if err := events.Delete(ctx, e.ID); err != nil {
-		return err
+	u := viewer(c)
+	if u.ID == e.CreatorID {
+		return events.Delete(ctx, e.ID)
 	}
-	if u := viewer(c); u.ID != e.CreatorID {
-		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
-		_ = audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
-	}
-	return nil
-}
-
-func (h *Events) load(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, false, echo.ErrNotFound, errForbidden)
-}
-
-func (h *Events) loadEditable(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, true, echo.ErrNotFound, errForbidden)
+	return events.DeleteAudited(ctx, e.ID, models.AuditEntry{ActorEmail: u.Email, ActorID: idString(u.ID),
+		Action: models.ActionEventDeletedAdmin, Target: fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email),
+		IP: c.RealIP(), Outcome: models.OutcomeSuccess})
 }
 
 func (h *Events) form(c echo.Context, status int, title string, f views.Form, action, submit string) error {
-	return render(c, status, views.EventForm(page(c, title), f, action, submit, h.cfg.Timezone.String()))
+	return render(c, status, views.EventForm(page(c, title), f, action, submit, h.timezone.String()))
 }
 
 // parse reads the event form into an input, with a message per bad field.
@@ -248,7 +266,7 @@ func (h *Events) parse(c echo.Context) (models.EventInput, views.Form) {
 		Visibility:  f.Values["visibility"],
 	}
 	for _, k := range []string{"starts_at", "ends_at"} {
-		t, err := parseLocal(f.Values[k], h.cfg.Timezone)
+		t, err := parseLocal(f.Values[k], h.timezone)
 		if err != nil {
 			f.Errors[k] = "Enter a date and time like 2031-03-01 18:00"
 			continue
@@ -290,11 +308,16 @@ func (h *Events) formTime(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(h.cfg.Timezone).Format("2006-01-02T15:04")
+	return t.In(h.timezone).Format("2006-01-02T15:04")
 }
 
 // view turns an event into what the pages show.
 func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
+	return eventView(e, viewer, h.timezone)
+}
+
+// eventView turns an event into what the pages show, dates in loc.
+func eventView(e *models.Event, viewer *models.User, loc *time.Location) views.EventView {
 	v := views.EventView{
 		ID:          strconv.FormatUint(uint64(e.ID), 10),
 		Title:       e.Title,
@@ -307,7 +330,7 @@ func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
 		CanEdit:     e.EditableBy(viewer),
 	}
 	if e.StartsAt != nil {
-		v.When = formatWhen(e.StartsAt, e.EndsAt, h.cfg.Timezone)
+		v.When = formatWhen(e.StartsAt, e.EndsAt, loc)
 		v.StartsISO = e.StartsAt.UTC().Format(time.RFC3339)
 	}
 	return v

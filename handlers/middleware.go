@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/planner/planner/models/account"
 	"golang.org/x/time/rate"
 )
 
@@ -24,6 +25,41 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' https:; frame-
 func skipNonPages(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return isAPI(p) || strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz"
+}
+
+// recoverPanics turns a panic into a 500 and logs it with its stack and the
+// request id.
+func recoverPanics(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"err", err, "stack", string(stack))
+			return err
+		},
+	})
+}
+
+// apiCORS opens /api, and only /api, to origins: no credentials (the API
+// reads bearer tokens, never cookies), the spec's methods and headers.
+func apiCORS(origins []string) echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper:          func(c echo.Context) bool { return !isAPI(c.Request().URL.Path) },
+		AllowOrigins:     origins,
+		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodOptions},
+		AllowHeaders:     []string{echo.HeaderAuthorization, echo.HeaderContentType},
+		ExposeHeaders:    []string{"Link", echo.HeaderLocation, "Retry-After"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	})
+}
+
+// withAssets tells page rendering the assets version, for cache-busting
+// asset URLs.
+func withAssets(version string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error { c.Set(assetsKey, version); return next(c) }
+	}
 }
 
 // boundRequestID drops a client's X-Request-ID unless it is short and plain,
@@ -172,7 +208,7 @@ func ipRateLimit(perMinute int) echo.MiddlewareFunc {
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: store,
 		IdentifierExtractor: func(c echo.Context) (string, error) {
-			return clientKey(c.RealIP()), nil
+			return account.ClientKey(c.RealIP()), nil
 		},
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", retry)

@@ -42,11 +42,12 @@ var flashMessages = map[string]string{
 
 const flashCookie = "planner_flash"
 
-// setFlash shows the message for key on the next page rendered.
-func (s *Sessions) setFlash(c echo.Context, key string) {
+// setFlash shows the message for key on the next page rendered; secure is
+// Config.Secure.
+func setFlash(c echo.Context, secure bool, key string) {
 	c.SetCookie(&http.Cookie{
 		Name: flashCookie, Value: url.QueryEscape(key), Path: "/", MaxAge: 60,
-		HttpOnly: true, Secure: s.cfg.Secure(), SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 

@@ -117,13 +117,32 @@ type Stats struct {
 	SignupsPerDay, EventsPerDay  []int64
 }
 
-// SiteStats computes the dashboard: totals, sign-ins in the 24 hours
-// before now, throttled pairs, and per-day sign-ups and new events for the
-// days (UTC) ending today. Each number is one indexed query.
-func SiteStats(ctx context.Context, db *gorm.DB, now time.Time, days int) (Stats, error) {
+// Site is the admin's read-only view of the whole site: the dashboard's
+// counts, the user list and the audit log.
+type Site struct {
+	db *gorm.DB
+}
+
+// NewSite returns the site view backed by db.
+func NewSite(db *gorm.DB) *Site { return &Site{db: db} }
+
+// Users returns a page of users (Users.List).
+func (s *Site) Users(ctx context.Context, q UserQuery) (UserPage, error) {
+	return NewUsers(s.db).List(ctx, q)
+}
+
+// Audit returns audit entries newest first (Audit.List).
+func (s *Site) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	return NewAudit(s.db).List(ctx, f)
+}
+
+// Stats computes the dashboard: totals, sign-ins in the 24 hours before
+// now, throttled pairs, and per-day sign-ups and new events for the days
+// (UTC) ending today. Each number is one indexed query.
+func (s *Site) Stats(ctx context.Context, now time.Time, days int) (Stats, error) {
 	now = now.UTC()
 	var st Stats
-	db = db.WithContext(ctx)
+	db := s.db.WithContext(ctx)
 	counts := []struct {
 		dst *int64
 		q   *gorm.DB

@@ -318,6 +318,17 @@ func (s *Events) Delete(ctx context.Context, id uint) error {
 	return translate("delete event", err)
 }
 
+// DeleteAudited removes event id and appends entry to the audit log in the
+// same transaction: if the entry cannot be written, the event stays.
+func (s *Events) DeleteAudited(ctx context.Context, id uint, entry AuditEntry) error {
+	return InTx(ctx, s.db, func(tx Tx) error {
+		if err := tx.Events.Delete(ctx, id); err != nil {
+			return err
+		}
+		return tx.Audit.Record(ctx, entry)
+	})
+}
+
 // Count returns how many events there are.
 func (s *Events) Count(ctx context.Context) (int64, error) {
 	var n int64

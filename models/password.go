@@ -133,6 +133,17 @@ func (h *Hasher) Enter() (*Ticket, error) {
 	}
 }
 
+// Hash takes a place in line (or returns ErrBusy at once), hashes password
+// and gives the place back: the whole of what storing a new password needs.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	t, err := h.Enter()
+	if err != nil {
+		return "", err
+	}
+	defer t.Leave()
+	return t.Hash(ctx, password)
+}
+
 // Leave gives the place in line back.
 func (t *Ticket) Leave() { <-t.h.line }
 
