@@ -33,10 +33,26 @@ func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessio
 	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), timezone: cfg.Timezone}
 }
 
-func (a *Account) view(c echo.Context, status int, nameForm, passwordForm views.Form) error {
+// nameForm is the display name form.
+type nameForm struct {
+	Name string `form:"name"`
+	formState
+}
+
+// passwordForm is the password change form.
+type passwordForm struct {
+	Current string `form:"current_password,secret"`
+	New     string `form:"new_password,secret"`
+	formState
+}
+
+func (a *Account) view(c echo.Context, status int, name *nameForm, password *passwordForm) error {
 	u := principalOf(c).User
-	if nameForm.Values == nil {
-		nameForm.Values = map[string]string{"name": u.Name}
+	if name == nil {
+		name = &nameForm{Name: u.Name}
+	}
+	if password == nil {
+		password = &passwordForm{}
 	}
 	v := views.AccountView{
 		Email:       u.Email,
@@ -46,22 +62,24 @@ func (a *Account) view(c echo.Context, status int, nameForm, passwordForm views.
 	if u.LastSignInAt != nil {
 		v.LastSignIn = u.LastSignInAt.In(a.timezone).Format("2 January 2006, 15:04 MST")
 	}
-	return render(c, status, views.Account(page(c, "Your account"), v, nameForm, passwordForm))
+	return render(c, status, views.Account(page(c, "Your account"), v, viewForm(name), viewForm(password)))
 }
 
 // Show renders the account page.
 func (a *Account) Show(c echo.Context) error {
-	return a.view(c, http.StatusOK, views.Form{}, views.Form{})
+	return a.view(c, http.StatusOK, nil, nil)
 }
 
 // UpdateName changes the display name.
 func (a *Account) UpdateName(c echo.Context) error {
-	name := strings.TrimSpace(c.FormValue("name"))
-	if msg := models.CheckName(name, false); msg != "" {
-		f := views.Form{Values: map[string]string{"name": name}, Errors: map[string]string{"name": msg}}
-		return a.view(c, http.StatusUnprocessableEntity, f, views.Form{})
+	var f nameForm
+	bindForm(c, &f)
+	f.Name = strings.TrimSpace(f.Name)
+	if msg := models.CheckName(f.Name, false); msg != "" {
+		f.fail("name", msg)
+		return a.view(c, http.StatusUnprocessableEntity, &f, nil)
 	}
-	if err := a.names.SetName(c.Request().Context(), principalOf(c).User.ID, name); err != nil {
+	if err := a.names.SetName(c.Request().Context(), principalOf(c).User.ID, f.Name); err != nil {
 		return err
 	}
 	setFlash(c, a.secure, "name_saved")
@@ -72,14 +90,17 @@ func (a *Account) UpdateName(c echo.Context) error {
 // stores the new one, ends every other session and re-issues this one.
 func (a *Account) ChangePassword(c echo.Context) error {
 	p := principalOf(c)
-	in := account.PasswordChange{Current: c.FormValue("current_password"), New: c.FormValue("new_password")}
-	ver, err := a.accounts.ChangePassword(c.Request().Context(), p.User, in, c.RealIP())
+	var f passwordForm
+	bindForm(c, &f)
+	ver, err := a.accounts.ChangePassword(c.Request().Context(), p.User, account.PasswordChange{Current: f.Current, New: f.New}, c.RealIP())
 	var fe account.FieldErrors
 	if errors.As(err, &fe) {
-		return a.view(c, http.StatusUnprocessableEntity, views.Form{}, views.Form{Errors: fe})
+		f.Errors = fe
+		return a.view(c, http.StatusUnprocessableEntity, nil, &f)
 	}
 	if r, ok := refuse(c, err); ok {
-		return a.view(c, r.status, views.Form{}, views.Form{Message: r.message})
+		f.Message = r.message
+		return a.view(c, r.status, nil, &f)
 	}
 	if err != nil {
 		return err

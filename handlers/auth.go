@@ -45,40 +45,56 @@ func NewAuth(accounts accounts, sessions sessionIssuer, secure bool) *Auth {
 	return &Auth{accounts: accounts, sessions: sessions, secure: secure}
 }
 
+// signupForm is the sign-up page's form.
+type signupForm struct {
+	Email    string `form:"email"`
+	Name     string `form:"name"`
+	Password string `form:"password,secret"`
+	Next     string `form:"next"`
+	formState
+}
+
+// loginForm is the sign-in page's form.
+type loginForm struct {
+	Email    string `form:"email"`
+	Password string `form:"password,secret"`
+	Next     string `form:"next"`
+	formState
+}
+
 // NewSignup shows the sign-up form.
 func (a *Auth) NewSignup(c echo.Context) error {
 	next := safeNext(c.QueryParam("next"))
 	if principalOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 	}
-	f := views.Form{Values: map[string]string{"next": next}}
-	return render(c, http.StatusOK, views.Signup(page(c, "Sign up"), f))
+	return a.signup(c, http.StatusOK, &signupForm{Next: next})
+}
+
+func (a *Auth) signup(c echo.Context, status int, f *signupForm) error {
+	return render(c, status, views.Signup(page(c, "Sign up"), viewForm(f)))
 }
 
 // Signup creates an account, signs it in and sends it to next, when safe,
 // or /events.
 func (a *Auth) Signup(c echo.Context) error {
-	email := models.NormalizeEmail(c.FormValue("email"))
-	name := strings.TrimSpace(c.FormValue("name"))
-	next := safeNext(c.FormValue("next"))
-	f := views.Form{
-		Values: map[string]string{"email": email, "name": name, "next": next},
-		Errors: map[string]string{},
-	}
-	in := account.SignUp{Email: email, Name: name, Password: c.FormValue("password")}
+	var f signupForm
+	bindForm(c, &f)
+	f.Email, f.Name, f.Next = models.NormalizeEmail(f.Email), strings.TrimSpace(f.Name), safeNext(f.Next)
+	in := account.SignUp{Email: f.Email, Name: f.Name, Password: f.Password}
 	u, err := a.accounts.SignUp(c.Request().Context(), in, account.Actor{IP: c.RealIP()})
 	var fe account.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		f.Errors = fe
-		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
+		return a.signup(c, http.StatusUnprocessableEntity, &f)
 	case errors.Is(err, models.ErrDuplicate):
-		f.Errors["email"] = msgEmailTaken
-		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
+		f.fail("email", msgEmailTaken)
+		return a.signup(c, http.StatusUnprocessableEntity, &f)
 	}
 	if r, ok := refuse(c, err); ok {
 		f.Message = r.message
-		return render(c, r.status, views.Signup(page(c, "Sign up"), f))
+		return a.signup(c, r.status, &f)
 	}
 	if err != nil {
 		return err
@@ -88,7 +104,7 @@ func (a *Auth) Signup(c echo.Context) error {
 	}
 	rotateCSRF(c, a.secure)
 	setFlash(c, a.secure, "welcome")
-	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
+	return c.Redirect(http.StatusSeeOther, nextOr(f.Next, "/events"))
 }
 
 // NewLogin shows the sign-in form, carrying a safe next.
@@ -97,32 +113,31 @@ func (a *Auth) NewLogin(c echo.Context) error {
 	if principalOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 	}
-	f := views.Form{Values: map[string]string{"next": next}}
-	return render(c, http.StatusOK, views.Login(page(c, "Sign in"), f))
+	return a.login(c, http.StatusOK, &loginForm{Next: next})
+}
+
+func (a *Auth) login(c echo.Context, status int, f *loginForm) error {
+	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f)))
 }
 
 // Login signs in and sends the user to next, when safe, or /events.
 func (a *Auth) Login(c echo.Context) error {
-	email := models.NormalizeEmail(c.FormValue("email"))
-	password := c.FormValue("password")
-	next := safeNext(c.FormValue("next"))
-	f := views.Form{
-		Values: map[string]string{"email": email, "next": next},
-		Errors: map[string]string{},
+	var f loginForm
+	bindForm(c, &f)
+	f.Email, f.Next = models.NormalizeEmail(f.Email), safeNext(f.Next)
+	if f.Email == "" {
+		f.fail("email", "Enter your email address")
 	}
-	if email == "" {
-		f.Errors["email"] = "Enter your email address"
+	if f.Password == "" {
+		f.fail("password", "Enter your password")
 	}
-	if password == "" {
-		f.Errors["password"] = "Enter your password"
+	if !f.valid() {
+		return a.login(c, http.StatusUnprocessableEntity, &f)
 	}
-	if len(f.Errors) > 0 {
-		return render(c, http.StatusUnprocessableEntity, views.Login(page(c, "Sign in"), f))
-	}
-	u, err := a.accounts.SignIn(c.Request().Context(), email, password, c.RealIP())
+	u, err := a.accounts.SignIn(c.Request().Context(), f.Email, f.Password, c.RealIP())
 	if r, ok := refuse(c, err); ok {
 		f.Message = r.message
-		return render(c, r.status, views.Login(page(c, "Sign in"), f))
+		return a.login(c, r.status, &f)
 	}
 	if err != nil {
 		return err
@@ -131,7 +146,7 @@ func (a *Auth) Login(c echo.Context) error {
 		return err
 	}
 	rotateCSRF(c, a.secure)
-	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
+	return c.Redirect(http.StatusSeeOther, nextOr(f.Next, "/events"))
 }
 
 // Logout ends the session if there is one, always clears the cookie, and

@@ -120,48 +120,78 @@ func (h *Events) Show(c echo.Context) error {
 	return render(c, http.StatusOK, views.Event(page(c, e.Title), h.view(e, viewer(c))))
 }
 
+// eventFields is the event form of the create and edit pages. Unknown
+// fields (creator, id) are never read.
+type eventFields struct {
+	Title       string `form:"title"`
+	Image       string `form:"image"`
+	Description string `form:"description"`
+	Tags        string `form:"tags"`
+	Location    string `form:"location"`
+	StartsAt    string `form:"starts_at"`
+	EndsAt      string `form:"ends_at"`
+	Visibility  string `form:"visibility"`
+	formState
+}
+
+// eventFormPage is one of the two pages the event form is on.
+type eventFormPage struct{ title, action, submit string }
+
+var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event"}
+
+func editEventPage(e *models.Event) eventFormPage {
+	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes"}
+}
+
 // New renders the empty event form.
 func (h *Events) New(c echo.Context) error {
-	f := views.Form{Values: map[string]string{"visibility": models.VisibilityPublic}}
-	return h.form(c, http.StatusOK, "New event", f, "/events", "Create event")
+	return h.form(c, http.StatusOK, newEventPage, &eventFields{Visibility: models.VisibilityPublic})
 }
 
 // Create stores an event whose creator is the signed-in user, whatever the
 // form says, and goes to its page.
 func (h *Events) Create(c echo.Context) error {
-	in, f := h.parse(c)
-	if !f.Valid() {
-		return h.form(c, http.StatusUnprocessableEntity, "New event", f, "/events", "Create event")
-	}
-	e, err := h.events.Create(c.Request().Context(), viewer(c).ID, in)
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", e.ID))
+	return h.save(c, newEventPage, func(ctx context.Context, in models.EventInput) (uint, error) {
+		e, err := h.events.Create(ctx, viewer(c).ID, in)
+		if err != nil {
+			return 0, err
+		}
+		return e.ID, nil
+	})
 }
 
 // Edit renders the form filled with the event, for its owner or an admin.
 func (h *Events) Edit(c echo.Context) error {
 	e := eventOf(c)
-	f := views.Form{Values: map[string]string{
-		"title": e.Title, "image": e.Image, "description": e.Description, "location": e.Location,
-		"tags": strings.Join(e.TagList(), ", "), "visibility": e.Visibility,
-		"starts_at": h.formTime(e.StartsAt), "ends_at": h.formTime(e.EndsAt),
-	}}
-	return h.form(c, http.StatusOK, "Edit event", f, fmt.Sprintf("/events/%d/edit", e.ID), "Save changes")
+	f := &eventFields{Title: e.Title, Image: e.Image, Description: e.Description, Location: e.Location,
+		Tags: strings.Join(e.TagList(), ", "), Visibility: e.Visibility,
+		StartsAt: h.formTime(e.StartsAt), EndsAt: h.formTime(e.EndsAt)}
+	return h.form(c, http.StatusOK, editEventPage(e), f)
 }
 
 // Update saves the form over the event.
 func (h *Events) Update(c echo.Context) error {
 	e := eventOf(c)
-	in, f := h.parse(c)
-	if !f.Valid() {
-		return h.form(c, http.StatusUnprocessableEntity, "Edit event", f, fmt.Sprintf("/events/%d/edit", e.ID), "Save changes")
+	return h.save(c, editEventPage(e), func(ctx context.Context, in models.EventInput) (uint, error) {
+		_, err := h.events.Update(ctx, e.ID, in)
+		return e.ID, err
+	})
+}
+
+// save reads the submitted form and, when it is valid, stores it with
+// store and goes to the event's page; else it shows the form again.
+func (h *Events) save(c echo.Context, at eventFormPage, store func(ctx context.Context, in models.EventInput) (uint, error)) error {
+	var f eventFields
+	bindForm(c, &f)
+	in := h.input(&f)
+	if !f.valid() {
+		return h.form(c, http.StatusUnprocessableEntity, at, &f)
 	}
-	if _, err := h.events.Update(c.Request().Context(), e.ID, in); err != nil {
+	id, err := store(c.Request().Context(), in)
+	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", e.ID))
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", id))
 }
 
 // ConfirmDelete asks before deleting.
@@ -245,45 +275,30 @@ func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 		IP: c.RealIP(), Outcome: models.OutcomeSuccess})
 }
 
-func (h *Events) form(c echo.Context, status int, title string, f views.Form, action, submit string) error {
-	return render(c, status, views.EventForm(page(c, title), f, action, submit, h.timezone.String()))
+func (h *Events) form(c echo.Context, status int, at eventFormPage, f *eventFields) error {
+	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, h.timezone.String()))
 }
 
-// parse reads the event form into an input, with a message per bad field.
-// Unknown fields (creator, id) are never read.
-func (h *Events) parse(c echo.Context) (models.EventInput, views.Form) {
-	fields := []string{"title", "image", "description", "tags", "location", "starts_at", "ends_at", "visibility"}
-	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
-	for _, k := range fields {
-		f.Values[k] = c.FormValue(k)
-	}
-	in := models.EventInput{
-		Title:       f.Values["title"],
-		Image:       f.Values["image"],
-		Description: f.Values["description"],
-		Tags:        strings.Split(f.Values["tags"], ","),
-		Location:    f.Values["location"],
-		Visibility:  f.Values["visibility"],
-	}
-	for _, k := range []string{"starts_at", "ends_at"} {
-		t, err := parseLocal(f.Values[k], h.timezone)
+// input reads the form into an event input, with a message per bad field.
+func (h *Events) input(f *eventFields) models.EventInput {
+	in := models.EventInput{Title: f.Title, Image: f.Image, Description: f.Description,
+		Tags: strings.Split(f.Tags, ","), Location: f.Location, Visibility: f.Visibility}
+	for _, t := range []struct {
+		name, value string
+		dst         **time.Time
+	}{{"starts_at", f.StartsAt, &in.StartsAt}, {"ends_at", f.EndsAt, &in.EndsAt}} {
+		at, err := parseLocal(t.value, h.timezone)
 		if err != nil {
-			f.Errors[k] = "Enter a date and time like 2031-03-01 18:00"
+			f.fail(t.name, "Enter a date and time like 2031-03-01 18:00")
 			continue
 		}
-		if k == "starts_at" {
-			in.StartsAt = t
-		} else {
-			in.EndsAt = t
-		}
+		*t.dst = at
 	}
 	in.Normalize()
 	for k, msg := range in.Validate() {
-		if f.Errors[k] == "" {
-			f.Errors[k] = msg
-		}
+		f.fail(k, msg)
 	}
-	return in, f
+	return in
 }
 
 // parseLocal reads a datetime-local value in loc; "" is no time.
