@@ -156,34 +156,26 @@ func (h *APIEvents) List(c echo.Context) error {
 	if len(problems) > 0 {
 		return invalid(problems...)
 	}
-	// Anonymous callers all get the same answer for the same page: the
-	// public cache keeps it while the events version stands.
-	var key string
-	var version int64
-	if q.Order == models.OrderID && cacheable(c) {
-		key = "list\x00" + strconv.Itoa(q.Limit) + "\x00" + q.After + "\x00" + q.Q + "\x00" + q.Tag
-		var hit cachedAnswer
-		var ok bool
-		var err error
-		if version, hit, ok, err = h.cache.lookup(c.Request().Context(), key); err != nil {
-			return err
-		} else if ok {
-			return hit.write(c)
+	// Anonymous callers all get the same answer for the same page.
+	key := ""
+	if q.Order == models.OrderID {
+		key = listCacheKey(q)
+	}
+	return h.cache.respond(c, key, func() (any, string, error) {
+		page, err := h.events.List(c.Request().Context(), q)
+		if errors.Is(err, models.ErrBadCursor) {
+			return nil, "", invalid(fieldError{Loc: []string{"query", "cursor"}, Msg: "invalid cursor", Type: "value_error"})
 		}
-	}
-	page, err := h.events.List(c.Request().Context(), q)
-	if errors.Is(err, models.ErrBadCursor) {
-		return invalid(fieldError{Loc: []string{"query", "cursor"}, Msg: "invalid cursor", Type: "value_error"})
-	}
-	if err != nil {
-		return err
-	}
-	out := make([]eventJSON, 0, len(page.Events))
-	for i := range page.Events {
-		out = append(out, toJSON(&page.Events[i], v))
-	}
-	var link string
-	if page.Next != "" {
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]eventJSON, 0, len(page.Events))
+		for i := range page.Events {
+			out = append(out, toJSON(&page.Events[i], v))
+		}
+		if page.Next == "" {
+			return out, "", nil
+		}
 		next := url.Values{}
 		next.Set("limit", strconv.Itoa(q.Limit))
 		next.Set("cursor", page.Next)
@@ -195,51 +187,20 @@ func (h *APIEvents) List(c echo.Context) error {
 		if q.Order == models.OrderUpcoming {
 			next.Set("upcoming", "1")
 		}
-		link = fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.baseURL, next.Encode())
-	}
-	if key == "" {
-		if link != "" {
-			c.Response().Header().Set("Link", link)
-		}
-		return c.JSON(http.StatusOK, out)
-	}
-	a, err := encodeAnswer(out, link)
-	if err != nil {
-		return err
-	}
-	h.cache.put(version, key, a)
-	return a.write(c)
+		return out, fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.baseURL, next.Encode()), nil
+	})
 }
 
 // Get answers one event, 404 alike for missing and invisible. Anonymous
-// callers are served from the public cache while the events version
-// stands.
+// callers are served from the public cache.
 func (h *APIEvents) Get(c echo.Context) error {
-	if !cacheable(c) {
+	return h.cache.respond(c, eventCacheKey(c.Param("id")), func() (any, string, error) {
 		e, err := loadEvent(c, h.events, errEventNotFound)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		return c.JSON(http.StatusOK, toJSON(e, viewer(c)))
-	}
-	key := "event\x00" + c.Param("id")
-	version, hit, ok, err := h.cache.lookup(c.Request().Context(), key)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return hit.write(c)
-	}
-	e, err := loadEvent(c, h.events, errEventNotFound)
-	if err != nil {
-		return err
-	}
-	a, err := encodeAnswer(toJSON(e, nil), "")
-	if err != nil {
-		return err
-	}
-	h.cache.put(version, key, a)
-	return a.write(c)
+		return toJSON(e, viewer(c)), "", nil
+	})
 }
 
 // Create stores a new event whose creator is the caller.

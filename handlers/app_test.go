@@ -91,6 +91,16 @@ func (a *testApp) createUser(email, password string, role string) *models.User {
 	return u
 }
 
+// countEvents is how many events there are.
+func countEvents(t testing.TB, db *gorm.DB) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Model(&models.Event{}).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // client is a browser stand-in: a cookie jar, a fixed client address, and no
 // redirect following, talking to the app in-process.
 type client struct {

@@ -473,7 +473,7 @@ func TestSQLMetacharactersAreData(t *testing.T) {
 			if err != nil || e.Title != text || e.Location != text || e.Description != text {
 				t.Fatalf("form round trip of %q: %+v %v", s, e, err)
 			}
-			if n, _ := events.Count(context.Background()); n != int64(2+2*(i+1)) {
+			if n := countEvents(t, db); n != int64(2+2*(i+1)) {
 				t.Fatalf("%d events after %d creations", n, 2+2*(i+1))
 			}
 		}
@@ -582,7 +582,7 @@ func TestChunkedOversizedBody(t *testing.T) {
 			t.Errorf("chunked 2.5 MiB body to %s: %d %s", tc.path, resp.StatusCode, body)
 		}
 	}
-	if n, _ := models.NewEvents(app.db).Count(context.Background()); n != 0 {
+	if n := countEvents(t, app.db); n != 0 {
 		t.Fatalf("%d events stored", n)
 	}
 	if _, err := models.NewUsers(app.db).ByEmail(context.Background(), "new@example.com"); err == nil {

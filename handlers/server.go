@@ -70,7 +70,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if cfg.HashQueue <= 0 {
 		cfg.HashQueue = 4 * cfg.HashSlots
 	}
-	tokens, err := NewTokens(cfg.SecretKeys, nil)
+	tokens, err := NewTokens(cfg.SecretKeys, cfg.Clock.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -49,22 +49,13 @@ func (s *Users) List(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err := tx.Limit(q.Limit + 1).Find(&users).Error; err != nil {
 		return UserPage{}, translate("list users", err)
 	}
-	more := len(users) > q.Limit
-	if more {
-		users = users[:q.Limit]
-	}
-	if backward {
-		for i, j := 0, len(users)-1; i < j; i, j = i+1, j-1 {
-			users[i], users[j] = users[j], users[i]
-		}
-	}
+	n, hasNext, hasPrev := keyset(len(users), q.Limit, backward, q.After > 0, func(i, j int) {
+		users[i], users[j] = users[j], users[i]
+	})
+	users = users[:n]
 	page := UserPage{Users: users}
 	if len(users) == 0 {
 		return page, nil
-	}
-	hasNext, hasPrev := more, q.After > 0
-	if backward {
-		hasNext, hasPrev = true, more
 	}
 	if hasNext {
 		page.NextAfter = users[len(users)-1].ID

@@ -287,8 +287,7 @@ func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, er
 			return err
 		}
 		apply(&e, in)
-		err := tx.Model(&e).Select("title", "image", "description", "tags", "location", "starts_at", "ends_at",
-			"visibility", "updated_at").Updates(&e).Error
+		err := tx.Model(&e).Select(append(eventUpdated, "updated_at")).Updates(&e).Error
 		if err != nil {
 			return err
 		}
@@ -327,11 +326,4 @@ func (s *Events) DeleteAudited(ctx context.Context, id uint, entry AuditEntry) e
 		}
 		return tx.Audit.Record(ctx, entry)
 	})
-}
-
-// Count returns how many events there are.
-func (s *Events) Count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Event{}).Count(&n).Error
-	return n, translate("count events", err)
 }

@@ -164,16 +164,11 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 		found = append(found, rows...)
 	}
 
-	more := len(found) > q.Limit
-	if more {
-		found, foundSeg = found[:q.Limit], foundSeg[:q.Limit]
-	}
-	if backward {
-		for i, j := 0, len(found)-1; i < j; i, j = i+1, j-1 {
-			found[i], found[j] = found[j], found[i]
-			foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
-		}
-	}
+	n, hasNext, hasPrev := keyset(len(found), q.Limit, backward, cur != nil, func(i, j int) {
+		found[i], found[j] = found[j], found[i]
+		foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
+	})
+	found, foundSeg = found[:n], foundSeg[:n]
 	page := EventPage{Events: found}
 	if len(found) == 0 {
 		return page, nil
@@ -185,10 +180,6 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 			c.Start = &t
 		}
 		return c.encode()
-	}
-	hasNext, hasPrev := more, cur != nil
-	if backward {
-		hasNext, hasPrev = true, more
 	}
 	if hasNext {
 		page.Next = key(len(found) - 1)

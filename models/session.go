@@ -37,13 +37,6 @@ func (s *Sessions) Revoke(ctx context.Context, sid string, expiresAt time.Time) 
 	return translate("revoke session", err)
 }
 
-// IsRevoked reports whether sid was signed out.
-func (s *Sessions) IsRevoked(ctx context.Context, sid string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&RevokedSession{}).Where("sid = ?", sid).Limit(1).Count(&n).Error
-	return n > 0, translate("check revoked session", err)
-}
-
 // Holder returns the user a token of session sid names and whether sid was
 // signed out, in one prepared query: the check every authenticated request
 // makes, so it reads nothing it does not need (never the password hash) and

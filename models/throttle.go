@@ -99,13 +99,6 @@ func (s *Throttles) Unlock(ctx context.Context, email string) (int64, error) {
 	return res.RowsAffected, translate("unlock sign-in throttle", res.Error)
 }
 
-// CountLocked returns how many pairs are throttled at now.
-func (s *Throttles) CountLocked(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&SigninThrottle{}).Where("locked_until > ?", now.UTC()).Count(&n).Error
-	return n, translate("count throttled pairs", err)
-}
-
 // Purge deletes pairs untouched since before cutoff whose locks have run out,
 // so the table does not grow with every mistyped email forever.
 func (s *Throttles) Purge(ctx context.Context, cutoff time.Time) error {
