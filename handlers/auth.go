@@ -64,11 +64,17 @@ type loginForm struct {
 
 // NewSignup shows the sign-up form.
 func (a *Auth) NewSignup(c echo.Context) error {
+	return anonymousOnly(c, func(next string) error { return a.signup(c, http.StatusOK, &signupForm{Next: next}) })
+}
+
+// anonymousOnly shows a form that carries a safe next from the query, or
+// sends a caller who is signed in already straight on to next.
+func anonymousOnly(c echo.Context, show func(next string) error) error {
 	next := safeNext(c.QueryParam("next"))
 	if principalOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 	}
-	return a.signup(c, http.StatusOK, &signupForm{Next: next})
+	return show(next)
 }
 
 func (a *Auth) signup(c echo.Context, status int, f *signupForm) error {
@@ -99,21 +105,12 @@ func (a *Auth) Signup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.sessions.Start(c, u); err != nil {
-		return err
-	}
-	rotateCSRF(c, a.secure)
-	setFlash(c, a.secure, "welcome")
-	return c.Redirect(http.StatusSeeOther, nextOr(f.Next, "/events"))
+	return a.start(c, u, f.Next, "welcome")
 }
 
 // NewLogin shows the sign-in form, carrying a safe next.
 func (a *Auth) NewLogin(c echo.Context) error {
-	next := safeNext(c.QueryParam("next"))
-	if principalOf(c) != nil {
-		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
-	}
-	return a.login(c, http.StatusOK, &loginForm{Next: next})
+	return anonymousOnly(c, func(next string) error { return a.login(c, http.StatusOK, &loginForm{Next: next}) })
 }
 
 func (a *Auth) login(c echo.Context, status int, f *loginForm) error {
@@ -142,11 +139,20 @@ func (a *Auth) Login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return a.start(c, u, f.Next, "")
+}
+
+// start signs u in on this browser, with a fresh CSRF token and the flash
+// message (if any), and sends them to next, when safe, or /events.
+func (a *Auth) start(c echo.Context, u *models.User, next, flash string) error {
 	if err := a.sessions.Start(c, u); err != nil {
 		return err
 	}
 	rotateCSRF(c, a.secure)
-	return c.Redirect(http.StatusSeeOther, nextOr(f.Next, "/events"))
+	if flash != "" {
+		setFlash(c, a.secure, flash)
+	}
+	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 }
 
 // Logout ends the session if there is one, always clears the cookie, and

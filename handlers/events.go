@@ -30,7 +30,7 @@ type eventStore interface {
 	CountByCreator(ctx context.Context, creatorID uint) (int64, error)
 }
 
-// Events serves the event pages.
+// Events serves the event pages, the home page's upcoming events included.
 type Events struct {
 	events   eventStore
 	timezone *time.Location
@@ -49,6 +49,24 @@ func viewer(c echo.Context) *models.User {
 		return p.User
 	}
 	return nil
+}
+
+// homeEvents is how many upcoming events the home page shows.
+const homeEvents = 5
+
+// Home renders the landing page with the next upcoming public events.
+func (h *Events) Home(c echo.Context) error {
+	list, err := h.events.List(c.Request().Context(), models.EventQuery{
+		Order: models.OrderUpcoming, Limit: homeEvents, Now: h.clock.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	upcoming := make([]views.EventView, 0, len(list.Events))
+	for i := range list.Events {
+		upcoming = append(upcoming, h.view(&list.Events[i], viewer(c)))
+	}
+	return render(c, http.StatusOK, views.Home(page(c, "Planner"), upcoming))
 }
 
 // Index lists the events the caller may see: upcoming soonest first, then
@@ -328,11 +346,6 @@ func (h *Events) formTime(t *time.Time) string {
 
 // view turns an event into what the pages show.
 func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
-	return eventView(e, viewer, h.timezone)
-}
-
-// eventView turns an event into what the pages show, dates in loc.
-func eventView(e *models.Event, viewer *models.User, loc *time.Location) views.EventView {
 	v := views.EventView{
 		ID:          strconv.FormatUint(uint64(e.ID), 10),
 		Title:       e.Title,
@@ -345,7 +358,7 @@ func eventView(e *models.Event, viewer *models.User, loc *time.Location) views.E
 		CanEdit:     e.EditableBy(viewer),
 	}
 	if e.StartsAt != nil {
-		v.When = formatWhen(e.StartsAt, e.EndsAt, loc)
+		v.When = formatWhen(e.StartsAt, e.EndsAt, h.timezone)
 		v.StartsISO = e.StartsAt.UTC().Format(time.RFC3339)
 	}
 	return v

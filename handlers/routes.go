@@ -58,7 +58,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// attached per route: a Group("") with them would also claim every
 	// unknown address for the sign-in redirect instead of the 404 page.
 	pages := e.Group("", sessions.PageSession(), csrf(secure))
-	pages.GET("/", f.pages.Home)
+	pages.GET("/", f.events.Home)
 	pages.GET("/widget", f.widget.Show)
 
 	pages.GET("/signup", f.auth.NewSignup)

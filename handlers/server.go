@@ -101,7 +101,6 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
-		pages:     NewPages(cfg, events),
 		events:    NewEvents(cfg, events),
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, sessions, cfg.Secure()),
@@ -118,7 +117,6 @@ type features struct {
 	docs      *Docs
 	widget    *Widget
 	admin     *Admin
-	pages     *Pages
 	events    *Events
 	health    *Health
 	auth      *Auth

@@ -80,14 +80,7 @@ func (s *Users) Delete(ctx context.Context, id uint) error {
 		if err := tx.Where("creator_id = ?", id).Delete(&Event{}).Error; err != nil {
 			return err
 		}
-		res := tx.Delete(&User{}, id)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Delete(&User{}, id))
 	})
 	return translate("delete user", err)
 }

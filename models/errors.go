@@ -35,3 +35,12 @@ func translate(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 }
+
+// oneRow is the error of a statement that must touch a row: its own, or
+// gorm.ErrRecordNotFound (ErrNotFound once translated) when it touched none.
+func oneRow(res *gorm.DB) error {
+	if res.Error == nil && res.RowsAffected == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return res.Error
+}

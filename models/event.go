@@ -305,14 +305,7 @@ func (s *Events) Delete(ctx context.Context, id uint) error {
 		if err := tx.Where("event_id = ?", id).Delete(&EventTag{}).Error; err != nil {
 			return err
 		}
-		res := tx.Delete(&Event{}, id)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Delete(&Event{}, id))
 	})
 	return translate("delete event", err)
 }

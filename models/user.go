@@ -159,14 +159,7 @@ func (s *Users) changeAdminState(ctx context.Context, op string, id uint, keepsA
 				return err
 			}
 		}
-		res := tx.Model(&User{}).Where("id = ?", id).Updates(fields)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Model(&User{}).Where("id = ?", id).Updates(fields))
 	})
 	return translate(op, err)
 }
@@ -190,14 +183,7 @@ func (s *Users) guardLastAdmin(tx *gorm.DB, id uint) error {
 }
 
 func (s *Users) update(ctx context.Context, op string, id uint, fields map[string]any) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)
-	if res.Error != nil {
-		return translate(op, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
-	}
-	return nil
+	return translate(op, oneRow(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)))
 }
 
 func (s *Users) tokenVersion(ctx context.Context, id uint) (int, error) {
