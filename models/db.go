@@ -189,19 +189,6 @@ func Ping(ctx context.Context, db *gorm.DB) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Migrate brings the schema up to date. It is safe to run any number of
-// times, and on several instances in turn.
-func Migrate(ctx context.Context, db *gorm.DB) error {
-	err := db.WithContext(ctx).AutoMigrate(&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{})
-	if err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
-	}
-	if err := migrateEventsVersion(ctx, db); err != nil {
-		return fmt.Errorf("migrate schema: events version: %w", err)
-	}
-	return nil
-}
-
 // isPostgres tells the stores which dialect they talk to, for the few
 // statements (row locks) that differ.
 func isPostgres(db *gorm.DB) bool {

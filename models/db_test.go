@@ -330,7 +330,7 @@ func TestOpenSQLitePlainPathIsLiteral(t *testing.T) {
 	}
 	for _, e := range entries {
 		switch n := e.Name(); {
-		case strings.HasSuffix(n, "-wal"), strings.HasSuffix(n, "-shm"), strings.HasSuffix(n, ".db"):
+		case strings.HasSuffix(n, "-wal"), strings.HasSuffix(n, "-shm"), strings.HasSuffix(n, ".db"), strings.HasSuffix(n, ".db-migrate.lock"):
 		default:
 			t.Errorf("stray file %q: a path was read as a URI", n)
 		}

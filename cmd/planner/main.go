@@ -1,7 +1,7 @@
 // Command planner serves Planner and manages its database and users.
 //
 //	planner [serve] [flags]   migrate, then serve until SIGINT/SIGTERM
-//	planner migrate           bring the schema up to date
+//	planner migrate [status]  bring the schema up to date, or list migrations
 //	planner user create --email E [--admin]
 //	planner user set-password|promote|demote|unlock E
 //	planner version
@@ -60,8 +60,9 @@ func oneLine(s string) string {
 }
 
 const usage = `usage:
-  planner [serve] [flags]                  migrate the schema, then serve
-  planner migrate                          bring the schema up to date and exit
+  planner [serve] [flags]                  migrate the schema (unless --no-migrate), then serve
+  planner migrate                          apply pending schema migrations and exit
+  planner migrate status                   list the migrations and which are applied
   planner user create --email E [--admin]  create a user (password from stdin or prompt)
   planner user set-password E              set a password and end every session of E
   planner user promote E | demote E        make E an admin, or a user again
@@ -82,10 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
-		if len(args) > 0 {
-			return usagef("migrate takes no arguments")
-		}
-		return migrate(ctx, getenv, stdout, stderr)
+		return migrate(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "version":
