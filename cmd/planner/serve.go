@@ -193,7 +193,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	c.web.Version = version()
-	tuneGC(getenv)
 
 	db, err := openDB(ctx, c, log, !*noMigrate)
 	if err != nil {
@@ -238,22 +237,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// tuneGC sets the garbage collector for serving, unless GOGC or GOMEMLIMIT
-// say otherwise. Planner keeps little live memory (a few MiB) and makes
-// mostly per-request garbage, so at Go's default GOGC=100 it collects
-// dozens of times a second under load; 400 lets the heap grow five-fold
-// between collections, which roughly halves GC work (make bench: the
-// signed-in events page serves about half again as many requests), and a
-// soft limit of 40 MiB on the Go heap caps what that growth may cost.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(40 << 20)
-	}
 }
 
 // housekeeping deletes what has run out: revoked sessions past their
