@@ -58,4 +58,4 @@ bench: ## Go benchmarks, then a wrk load run of the built binary against a bare 
 
 .PHONY: clean
 clean: ## Remove build output and the development database
-	rm -rf bin planner.db planner.db-wal planner.db-shm planner.db.secret
+	rm -rf bin planner.db planner.db-wal planner.db-shm planner.db.secret planner.db-migrate.lock

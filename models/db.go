@@ -3,9 +3,12 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -94,6 +97,9 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 	case IsPostgres(databaseURL):
 		dialector = postgres.Open(databaseURL)
 	case SQLitePath(databaseURL) != "":
+		if err := createPrivate(SQLitePath(databaseURL)); err != nil {
+			return nil, err
+		}
 		var err error
 		if split, err = openSplit(sqliteDSN(databaseURL)); err != nil {
 			return nil, err
@@ -142,6 +148,26 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 	return db, nil
 }
 
+// createPrivate creates a missing database file with mode 0600 before
+// SQLite opens it: SQLite would make it 0644 (less the umask), readable by
+// every user of the machine, and it gives the -wal and -shm files the mode
+// of the database file. An existing file is left as it is (and is not even
+// opened: closing a descriptor of an SQLite file drops the POSIX locks
+// this process holds on it).
+func createPrivate(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil // made meanwhile by another process
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
+}
+
 // openSplit opens the two pools of an SQLite file: the write connection
 // first, so that WAL mode is set before any read-only connection opens.
 func openSplit(dsn string) (*splitPool, error) {
@@ -187,19 +213,6 @@ func Ping(ctx context.Context, db *gorm.DB) error {
 		return err
 	}
 	return sqlDB.PingContext(ctx)
-}
-
-// Migrate brings the schema up to date. It is safe to run any number of
-// times, and on several instances in turn.
-func Migrate(ctx context.Context, db *gorm.DB) error {
-	err := db.WithContext(ctx).AutoMigrate(&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{})
-	if err != nil {
-		return fmt.Errorf("migrate schema: %w", err)
-	}
-	if err := migrateEventsVersion(ctx, db); err != nil {
-		return fmt.Errorf("migrate schema: events version: %w", err)
-	}
-	return nil
 }
 
 // isPostgres tells the stores which dialect they talk to, for the few

@@ -171,13 +171,26 @@ func (in EventInput) Validate() map[string]string {
 			break
 		}
 	}
-	if in.StartsAt != nil && in.EndsAt != nil && in.EndsAt.Before(*in.StartsAt) {
+	for field, t := range map[string]*time.Time{"starts_at": in.StartsAt, "ends_at": in.EndsAt} {
+		if t != nil && !InYearRange(*t) {
+			errs[field] = "The date must be between the years 1 and 9999 (UTC)"
+		}
+	}
+	if _, bad := errs["ends_at"]; !bad && in.StartsAt != nil && in.EndsAt != nil && in.EndsAt.Before(*in.StartsAt) {
 		errs["ends_at"] = "The end must not be before the start"
 	}
 	if in.Visibility != VisibilityPublic && in.Visibility != VisibilityPrivate {
 		errs["visibility"] = "Visibility must be public or private"
 	}
 	return errs
+}
+
+// InYearRange reports whether an instant's UTC year is within 1–9999:
+// what both databases store and RFC 3339 can write. Outside it, SQLite
+// keeps a text it cannot read back and PostgreSQL refuses or shifts it.
+func InYearRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 func checkImageURL(s string) string {

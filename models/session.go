@@ -71,8 +71,15 @@ func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, 
 	return &u, revoked, nil
 }
 
-// Purge deletes revocations whose sessions have expired by now.
+// RevocationGrace is how long a revocation is kept past its session's
+// expiry. Token checks allow a little clock leeway after exp, so a
+// revocation purged at exp would let a signed-out token work again for
+// that leeway; the grace must exceed any leeway the checks allow.
+const RevocationGrace = 5 * time.Minute
+
+// Purge deletes revocations whose sessions expired more than
+// RevocationGrace before now.
 func (s *Sessions) Purge(ctx context.Context, now time.Time) error {
-	err := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&RevokedSession{}).Error
+	err := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC().Add(-RevocationGrace)).Delete(&RevokedSession{}).Error
 	return translate("purge revoked sessions", err)
 }

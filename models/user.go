@@ -112,22 +112,34 @@ func (s *Users) SetName(ctx context.Context, id uint, name string) error {
 // SetPasswordHash stores a new hash. With endSessions it also bumps the token
 // version and returns the new one, so every token issued before dies.
 func (s *Users) SetPasswordHash(ctx context.Context, id uint, hash string, endSessions bool) (int, error) {
-	fields := map[string]any{"password_hash": hash}
+	bump := ""
 	if endSessions {
-		fields["token_version"] = gorm.Expr("token_version + 1")
+		bump = ", token_version = token_version + 1"
 	}
-	if err := s.update(ctx, "set password", id, fields); err != nil {
-		return 0, err
-	}
-	return s.tokenVersion(ctx, id)
+	return s.updateVersion(ctx, "set password", id, "password_hash = ?"+bump, hash)
 }
 
 // BumpTokenVersion ends every session and token of the user.
 func (s *Users) BumpTokenVersion(ctx context.Context, id uint) (int, error) {
-	if err := s.update(ctx, "end sessions", id, map[string]any{"token_version": gorm.Expr("token_version + 1")}); err != nil {
-		return 0, err
+	return s.updateVersion(ctx, "end sessions", id, "token_version = token_version + 1")
+}
+
+// updateVersion runs UPDATE users SET <set> on one user and returns the
+// token version the same statement left, through RETURNING: read back in a
+// second statement, two concurrent bumps could both see the later number
+// and hand out one version twice.
+func (s *Users) updateVersion(ctx context.Context, op string, id uint, set string, args ...any) (int, error) {
+	args = append(args, s.db.NowFunc(), id)
+	var versions []int
+	err := s.db.WithContext(ctx).Raw("UPDATE users SET "+set+", updated_at = ? WHERE id = ? RETURNING token_version", args...).
+		Scan(&versions).Error
+	if err != nil {
+		return 0, translate(op, err)
 	}
-	return s.tokenVersion(ctx, id)
+	if len(versions) == 0 {
+		return 0, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return versions[0], nil
 }
 
 // RecordSignIn notes the time of a successful sign-in.
@@ -184,10 +196,4 @@ func (s *Users) guardLastAdmin(tx *gorm.DB, id uint) error {
 
 func (s *Users) update(ctx context.Context, op string, id uint, fields map[string]any) error {
 	return translate(op, oneRow(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)))
-}
-
-func (s *Users) tokenVersion(ctx context.Context, id uint) (int, error) {
-	var v int
-	err := s.db.WithContext(ctx).Model(&User{}).Select("token_version").Where("id = ?", id).Row().Scan(&v)
-	return v, translate("read token version", err)
 }

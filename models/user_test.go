@@ -387,3 +387,58 @@ func TestUsersLastAdminConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentVersionBumps runs many bumps of one user's token version at
+// once: each must hand out a version of its own, so that no two password
+// changes or sign-outs-everywhere re-issue the same one.
+func TestConcurrentVersionBumps(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		users := models.NewUsers(db)
+		u, err := users.Create(ctx, "bump@example.com", "", testHash, models.RoleUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 32
+		got := make([]int, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i%2 == 0 {
+					got[i], errs[i] = users.BumpTokenVersion(ctx, u.ID)
+				} else {
+					got[i], errs[i] = users.SetPasswordHash(ctx, u.ID, testHash, true)
+				}
+			}()
+		}
+		wg.Wait()
+		seen := map[int]bool{}
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("bump %d: %v", i, errs[i])
+			}
+			if seen[got[i]] {
+				t.Errorf("version %d handed out twice", got[i])
+			}
+			seen[got[i]] = true
+		}
+		stored, err := users.ByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.TokenVersion != u.TokenVersion+n {
+			t.Errorf("token version %d after %d bumps from %d", stored.TokenVersion, n, u.TokenVersion)
+		}
+		if _, err := users.BumpTokenVersion(ctx, 999999); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("bump of a missing user: %v, want ErrNotFound", err)
+		}
+		// Without ending sessions the version stays.
+		v, err := users.SetPasswordHash(ctx, u.ID, testHash, false)
+		if err != nil || v != stored.TokenVersion {
+			t.Errorf("SetPasswordHash without ending sessions: %d, %v; want %d", v, err, stored.TokenVersion)
+		}
+	})
+}

@@ -111,12 +111,8 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	if c.databaseURL == "" {
 		return c, bad("PLANNER_DATABASE_URL", "must not be empty")
 	}
-	if v, ok := flags["PLANNER_DATABASE_URL"]; ok && models.IsPostgres(v) {
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				return c, bad("PLANNER_DATABASE_URL", "a URL with a password must come from the environment, not --database-url")
-			}
-		}
+	if v, ok := flags["PLANNER_DATABASE_URL"]; ok && models.IsPostgres(v) && urlHasPassword(v) {
+		return c, bad("PLANNER_DATABASE_URL", "a URL with a password must come from the environment, not --database-url")
 	}
 	if models.IsPostgres(c.databaseURL) {
 		if _, err := url.Parse(c.databaseURL); err != nil {
@@ -361,4 +357,26 @@ func devSecret(databaseURL string, log *slog.Logger) ([][]byte, error) {
 	}
 	log.Warn("PLANNER_SECRET_KEYS not set: generated a development key; set PLANNER_SECRET_KEYS in production", "file", path)
 	return [][]byte{[]byte(k)}, nil
+}
+
+// urlHasPassword reports whether a PostgreSQL URL carries a password, in
+// its user part or as a query parameter (libpq and pgx read
+// "?password=..." too). A URL that does not parse is treated as carrying
+// one: the flag is refused rather than risk showing it in the process list.
+func urlHasPassword(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return true
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			return true
+		}
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+			return true
+		}
+	}
+	return false
 }

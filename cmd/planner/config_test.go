@@ -271,6 +271,9 @@ func TestConfigDatabaseURLPasswordNotFromFlag(t *testing.T) {
 		{"postgres://planner:@db.internal/planner", false}, // an empty password is still one
 		{"postgres://planner@db.internal/planner", true},
 		{"postgres://db.internal/planner?sslmode=require", true},
+		{"postgres://planner@db.internal/planner?password=hunter2", false}, // pgx reads it from the query too
+		{"postgres://planner@db.internal/planner?sslmode=require&PASSWORD=hunter2", false},
+		{"postgres://planner@db.internal/planner?sslpassword=hunter2", false},
 		{"/tmp/planner.db", true},
 	}
 	for _, tt := range tests {

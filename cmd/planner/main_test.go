@@ -68,6 +68,15 @@ func devEnv(t *testing.T) env {
 	}
 }
 
+// userEnv is devEnv with the schema migrated, as the user commands (which
+// never migrate) need it.
+func userEnv(t *testing.T) env {
+	t.Helper()
+	e := devEnv(t)
+	wantCode(t, cli(t, e, "", "migrate"), 0)
+	return e
+}
+
 // openStore opens the database the program used, to look at what it did.
 func openStore(t *testing.T, e env) *gorm.DB {
 	t.Helper()
@@ -152,10 +161,11 @@ func TestVersionAndHelp(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	tests := [][]string{
 		{"frobnicate"},
 		{"migrate", "now"},
+		{"migrate", "status", "now"},
 		{"serve", "extra"},
 		{"serve", "--no-such-flag"},
 		{"serve", "--secret-keys", strongKey}, // secrets never come from flags
@@ -256,7 +266,7 @@ func mustUserByEmail(t *testing.T, db *gorm.DB, email string) *models.User {
 }
 
 func TestUserCreate(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	r := cli(t, e, "correct-horse-battery\n", "user", "create", "--email", "  Alice@Example.com ")
 	wantCode(t, r, 0)
 	if !strings.Contains(r.stdout, "alice@example.com") {
@@ -295,7 +305,7 @@ func TestUserCreate(t *testing.T) {
 }
 
 func TestUserCreateAdmin(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	r := cli(t, e, "correct-horse-battery\n", "user", "create", "--email", "root@example.com", "--admin")
 	wantCode(t, r, 0)
 	db := openStore(t, e)
@@ -330,7 +340,7 @@ func TestUserCreatePasswordInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := devEnv(t)
+			e := userEnv(t)
 			r := cli(t, e, tt.stdin, "user", "create", "--email", "bob@example.com")
 			db := openStore(t, e)
 			if !tt.ok {
@@ -366,7 +376,7 @@ func createUser(t *testing.T, e env, email string, admin bool) {
 }
 
 func TestUserPromoteDemote(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	createUser(t, e, "root@example.com", true)
 	createUser(t, e, "bob@example.com", false)
 	db := openStore(t, e)
@@ -420,7 +430,7 @@ func TestUserPromoteDemote(t *testing.T) {
 }
 
 func TestUserSetPassword(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	createUser(t, e, "carol@example.com", false)
 	db := openStore(t, e)
 	before := mustUserByEmail(t, db, "carol@example.com")
@@ -452,7 +462,7 @@ func TestUserSetPassword(t *testing.T) {
 }
 
 func TestUserUnlock(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	createUser(t, e, "dave@example.com", false)
 	db := openStore(t, e)
 	ctx := context.Background()
@@ -495,7 +505,7 @@ func TestUserUnlock(t *testing.T) {
 }
 
 func TestUserUnknownEmail(t *testing.T) {
-	e := devEnv(t)
+	e := userEnv(t)
 	createUser(t, e, "root@example.com", true)
 	for _, args := range [][]string{
 		{"user", "promote", "ghost@example.com"},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"text/tabwriter"
 	"time"
 
 	"github.com/planner/planner/handlers"
@@ -42,38 +43,127 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openDB opens the configured database and migrates it: every command that
-// touches the database starts here.
-func openDB(ctx context.Context, c config, log *slog.Logger) (*gorm.DB, error) {
+// openDB opens the configured database. With migrate it applies pending
+// migrations first (serve, migrate); without, the schema must be exactly
+// this binary's, so that the user commands and `serve --no-migrate` never
+// write through a schema they do not know.
+func openDB(ctx context.Context, c config, log *slog.Logger, migrate bool) (*gorm.DB, error) {
 	db, err := models.Open(c.databaseURL, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := models.Migrate(ctx, db); err != nil {
+	if err := prepareSchema(ctx, db, log, migrate); err != nil {
 		_ = models.Close(db)
 		return nil, err
 	}
 	return db, nil
 }
 
+func prepareSchema(ctx context.Context, db *gorm.DB, log *slog.Logger, migrate bool) error {
+	if !migrate {
+		err := models.CheckSchema(ctx, db)
+		switch {
+		case errors.Is(err, models.ErrSchemaBehind):
+			return fmt.Errorf("%w: run \"planner migrate\" first", err)
+		case errors.Is(err, models.ErrSchemaNewer):
+			return fmt.Errorf("%w: use a newer planner", err)
+		}
+		return err
+	}
+	applied, err := models.ApplyMigrations(ctx, db)
+	for _, m := range applied {
+		log.Info("schema migrated", "version", m.Version, "migration", m.Name, "duration", m.Duration)
+	}
+	if errors.Is(err, models.ErrSchemaNewer) {
+		return fmt.Errorf("%w: use a newer planner", err)
+	}
+	return err
+}
+
 // openFromEnv is the start of the commands other than serve: the
-// configuration from the environment alone, then the migrated database.
+// configuration from the environment alone, then the database, whose
+// schema must be current (these commands never migrate).
 func openFromEnv(ctx context.Context, getenv func(string) string, stderr io.Writer) (config, *gorm.DB, error) {
 	c, err := loadConfig(getenv, nil)
 	if err != nil {
 		return c, nil, err
 	}
-	db, err := openDB(ctx, c, newLogger(c, stderr))
+	db, err := openDB(ctx, c, newLogger(c, stderr), false)
 	return c, db, err
 }
 
-func migrate(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	_, db, err := openFromEnv(ctx, getenv, stderr)
+// migrate is `planner migrate` (apply what is pending, under the lock) and
+// `planner migrate status` (list every migration and whether it is applied).
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	status := false
+	switch {
+	case len(args) == 1 && args[0] == "status":
+		status = true
+	case len(args) > 0:
+		return usagef("usage: planner migrate [status]")
+	}
+	c, err := loadConfig(getenv, nil)
+	if err != nil {
+		return err
+	}
+	db, err := models.Open(c.databaseURL, newLogger(c, stderr))
 	if err != nil {
 		return err
 	}
 	defer models.Close(db)
-	fmt.Fprintln(stdout, "schema is up to date")
+	if status {
+		return migrateStatus(ctx, db, stdout)
+	}
+	applied, err := models.ApplyMigrations(ctx, db)
+	for _, m := range applied {
+		fmt.Fprintf(stdout, "applied %s (%s)\n", m.Name, m.Duration.Round(time.Millisecond))
+	}
+	if err != nil {
+		if errors.Is(err, models.ErrSchemaNewer) {
+			return fmt.Errorf("%w: use a newer planner", err)
+		}
+		return err
+	}
+	current, _, err := models.SchemaVersions(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema is up to date at version %d\n", current)
+	return nil
+}
+
+func migrateStatus(ctx context.Context, db *gorm.DB, stdout io.Writer) error {
+	list, err := models.Migrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	current, latest, err := models.SchemaVersions(ctx, db)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VERSION\tSTATE\tAPPLIED AT\tMIGRATION")
+	pending := 0
+	for _, m := range list {
+		state, at := "pending", "-"
+		if m.Applied {
+			state, at = "applied", m.AppliedAt.Format(time.RFC3339)
+		} else {
+			pending++
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Name)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case current > latest:
+		fmt.Fprintf(stdout, "database at version %d is newer than this binary (%d): use a newer planner\n", current, latest)
+	case pending > 0:
+		fmt.Fprintf(stdout, "database at version %d, %d pending: run \"planner migrate\"\n", current, pending)
+	default:
+		fmt.Fprintf(stdout, "database at version %d, up to date\n", current)
+	}
 	return nil
 }
 
@@ -81,6 +171,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("planner serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	flagValues := addFlags(fs)
+	noMigrate := fs.Bool("no-migrate", false, "do not migrate at start; refuse to serve unless the schema is already current")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -102,9 +193,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	c.web.Version = version()
-	tuneGC(getenv)
 
-	db, err := openDB(ctx, c, log)
+	db, err := openDB(ctx, c, log, !*noMigrate)
 	if err != nil {
 		return err
 	}
@@ -147,22 +237,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// tuneGC sets the garbage collector for serving, unless GOGC or GOMEMLIMIT
-// say otherwise. Planner keeps little live memory (a few MiB) and makes
-// mostly per-request garbage, so at Go's default GOGC=100 it collects
-// dozens of times a second under load; 400 lets the heap grow five-fold
-// between collections, which roughly halves GC work (make bench: the
-// signed-in events page serves about half again as many requests), and a
-// soft limit of 40 MiB on the Go heap caps what that growth may cost.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(40 << 20)
-	}
 }
 
 // housekeeping deletes what has run out: revoked sessions past their
