@@ -77,8 +77,9 @@ func (b eventBody) over(in models.EventInput) (models.EventInput, []fieldError) 
 	return in, problems
 }
 
-// eventJSON is an event as the API shows it.
-type eventJSON struct {
+// EventJSON is an event as the API shows it. cmd/planner-baseline encodes
+// the very same type, so make bench compares like with like.
+type EventJSON struct {
 	ID          uint     `json:"id"`
 	Creator     *string  `json:"creator"`
 	CreatorName string   `json:"creator_name"`
@@ -96,8 +97,8 @@ type eventJSON struct {
 
 // toJSON shapes e for viewer: the creator's email only for the creator
 // and admins.
-func toJSON(e *models.Event, viewer *models.User) eventJSON {
-	out := eventJSON{
+func toJSON(e *models.Event, viewer *models.User) EventJSON {
+	out := EventJSON{
 		ID: e.ID, CreatorName: e.Creator.Name, Title: e.Title, Image: e.Image, Description: e.Description,
 		Tags: e.TagList(), Location: e.Location, Visibility: e.Visibility,
 		CreatedAt: apiTime(e.CreatedAt), UpdatedAt: apiTime(e.UpdatedAt),
@@ -169,7 +170,7 @@ func (h *APIEvents) List(c echo.Context) error {
 		if err != nil {
 			return nil, "", err
 		}
-		out := make([]eventJSON, 0, len(page.Events))
+		out := make([]EventJSON, 0, len(page.Events))
 		for i := range page.Events {
 			out = append(out, toJSON(&page.Events[i], v))
 		}
