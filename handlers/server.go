@@ -93,7 +93,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	e.HTTPErrorHandler = s.handleError
 	e.Validator = nil
 
-	sessions := &Sessions{cfg: cfg, tokens: tokens, revoked: models.NewSessions(db), log: log, clock: cfg.Clock}
+	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
 	f := features{
 		api:       NewAPI(accounts, sessions),

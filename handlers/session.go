@@ -54,6 +54,12 @@ type Sessions struct {
 	clock   models.Clock
 }
 
+// NewSessions returns the sessions of cfg: cookies and tokens signed by
+// tokens, revocations in revoked, renewal failures logged to log.
+func NewSessions(cfg Config, tokens *Tokens, revoked *models.Sessions, log *slog.Logger) *Sessions {
+	return &Sessions{cfg: cfg, tokens: tokens, revoked: revoked, log: log, clock: cfg.Clock}
+}
+
 // session is the account.Session the principal's token belongs to, with
 // the time its revocation may be forgotten: a browser session could be
 // renewed until MaxSessionAge after sign-in, an API token lives until it
