@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -83,7 +84,15 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Unknown emails must cost what the stored hashes cost, even when the
+	// server now runs at a lower cost than they were made with.
+	topCost, err := models.NewUsers(db).HighestHashCost(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	hasher.RaiseFloor(topCost)
 	policy := models.NewPasswordPolicy() // indexes 10,000 passwords: once
+	throttles := models.NewThrottles(db, models.ThrottleKey(cfg.SecretKeys[0]))
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
@@ -108,7 +117,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 	signin := &SignIn{
 		users:     s.users,
-		throttles: models.NewThrottles(db),
+		throttles: throttles,
 		audit:     s.audit,
 		hasher:    hasher,
 		limit:     cfg.LoginLimit,
@@ -123,7 +132,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		apiEvents: &APIEvents{cfg: cfg, events: apiEvents, audit: s.audit, cache: newPublicCache(apiEvents)},
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
-		admin: &Admin{cfg: cfg, db: db, users: s.users, events: models.NewEvents(db), throttles: models.NewThrottles(db),
+		admin: &Admin{cfg: cfg, db: db, users: s.users, events: models.NewEvents(db), throttles: throttles,
 			audit: s.audit, sessions: sessions},
 		pages:   &Pages{cfg: cfg, events: events},
 		events:  events,

@@ -53,7 +53,17 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer models.Close(db)
-	u := userAdmin{db: db, users: models.NewUsers(db), audit: models.NewAudit(db), cost: c.web.BcryptCost,
+	var throttleKey []byte
+	if sub == "unlock" {
+		// Throttles are keyed by a digest made with the server's secret:
+		// unlocking needs the same keys the server has.
+		keys, err := loadSecretKeys(c, getenv, newLogger(c, stderr))
+		if err != nil {
+			return err
+		}
+		throttleKey = models.ThrottleKey(keys[0])
+	}
+	u := userAdmin{db: db, throttleKey: throttleKey, users: models.NewUsers(db), audit: models.NewAudit(db), cost: c.web.BcryptCost,
 		stdin: stdin, stdout: stdout, stderr: stderr}
 	switch sub {
 	case "create":
@@ -71,13 +81,14 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 // userAdmin carries out the user commands.
 type userAdmin struct {
-	db     *gorm.DB
-	users  *models.Users
-	audit  *models.Audit
-	cost   int
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	db          *gorm.DB
+	throttleKey []byte // for unlock only
+	users       *models.Users
+	audit       *models.Audit
+	cost        int
+	stdin       io.Reader
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func (u userAdmin) record(ctx context.Context, action, target string) {
@@ -217,7 +228,7 @@ func (u userAdmin) setRole(ctx context.Context, email, role string) error {
 }
 
 func (u userAdmin) unlock(ctx context.Context, email string) error {
-	n, err := models.NewThrottles(u.db).Unlock(ctx, email)
+	n, err := models.NewThrottles(u.db, u.throttleKey).Unlock(ctx, email)
 	if err != nil {
 		return err
 	}
