@@ -447,7 +447,7 @@ func TestThrottleAfterFailures(t *testing.T) {
 	other.login("ada@example.com", goodPassword)
 
 	// Unlocking clears the throttle.
-	if _, err := models.NewThrottles(app.db).Unlock(context.Background(), "ada@example.com"); err != nil {
+	if _, err := models.NewThrottles(app.db, models.ThrottleKey(testKey)).Unlock(context.Background(), "ada@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	c.login("ada@example.com", goodPassword)

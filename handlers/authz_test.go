@@ -421,12 +421,12 @@ func authzTable() []authzRow {
 			}}}},
 		{"POST", "/admin/users/:id/unlock", []authzCase{{path: userPath("/admin/users/%d/unlock", false), want: adminOnly(o303("/admin/users")),
 			setup: func(t *testing.T, w *authzWorld) {
-				if _, err := models.NewThrottles(w.app.db).Reserve(context.Background(), w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now()); err != nil {
+				if _, err := models.NewThrottles(w.app.db, models.ThrottleKey(testKey)).Reserve(context.Background(), w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			},
 			check: func(t *testing.T, x *cell) {
-				res, err := models.NewThrottles(x.w.app.db).Reserve(context.Background(), x.w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now())
+				res, err := models.NewThrottles(x.w.app.db, models.ThrottleKey(testKey)).Reserve(context.Background(), x.w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now())
 				if err != nil || !res.Allowed {
 					t.Fatalf("still throttled after unlock: %+v %v", res, err)
 				}

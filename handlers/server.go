@@ -75,7 +75,8 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		return nil, err
 	}
 	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
-		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, Clock: cfg.Clock})
+		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
+		Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

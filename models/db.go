@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -178,7 +179,7 @@ func openSplit(dsn string) (*splitPool, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(5 * time.Minute)
-	if err := write.Ping(); err != nil {
+	if err := pingBusy(write); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
@@ -192,6 +193,22 @@ func openSplit(dsn string) (*splitPool, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return &splitPool{write: write, read: read}, nil
+}
+
+// pingBusy opens the first connection, trying again for a while when the
+// file is locked: turning a new file to WAL takes a lock that SQLite's busy
+// handler does not wait for, so processes opening one fresh file at the
+// same moment (several `planner migrate`) would otherwise fail at once.
+func pingBusy(db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.Ping()
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Close closes the database's connection pools.

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -196,4 +197,23 @@ func (s *Users) guardLastAdmin(tx *gorm.DB, id uint) error {
 
 func (s *Users) update(ctx context.Context, op string, id uint, fields map[string]any) error {
 	return translate(op, oneRow(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)))
+}
+
+// HighestHashCost returns the highest bcrypt cost among the stored password
+// hashes (0 when there are none), so that the dummy comparison for unknown
+// emails can cost as much as a real one for this database. The cost is the
+// two digits after "$2a$"; zero-padded, so the text's maximum is the
+// number's.
+func (s *Users) HighestHashCost(ctx context.Context) (int, error) {
+	var top *string
+	err := s.db.WithContext(ctx).Raw("SELECT MAX(substr(password_hash, 5, 2)) FROM users WHERE password_hash LIKE '$2%'").
+		Scan(&top).Error
+	if err != nil || top == nil {
+		return 0, translate("read highest hash cost", err)
+	}
+	cost, err := strconv.Atoi(*top)
+	if err != nil {
+		return 0, nil // not a bcrypt hash we made
+	}
+	return cost, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -439,6 +440,26 @@ func TestConcurrentVersionBumps(t *testing.T) {
 		v, err := users.SetPasswordHash(ctx, u.ID, testHash, false)
 		if err != nil || v != stored.TokenVersion {
 			t.Errorf("SetPasswordHash without ending sessions: %d, %v; want %d", v, err, stored.TokenVersion)
+		}
+	})
+}
+
+// TestHighestHashCost reads the highest bcrypt cost stored, which the app
+// gives the dummy comparison for unknown emails.
+func TestHighestHashCost(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		users := models.NewUsers(db)
+		if c, err := users.HighestHashCost(ctx); err != nil || c != 0 {
+			t.Errorf("no users: %d, %v", c, err)
+		}
+		for i, h := range []string{"$2a$10$" + strings.Repeat("x", 53), "$2a$12$" + strings.Repeat("y", 53), "$2b$04$" + strings.Repeat("z", 53)} {
+			if _, err := users.Create(ctx, fmt.Sprintf("u%d@example.com", i), "", h, models.RoleUser); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, err := users.HighestHashCost(ctx); err != nil || c != 12 {
+			t.Errorf("HighestHashCost = %d, %v; want 12", c, err)
 		}
 	})
 }

@@ -462,11 +462,11 @@ func TestUserSetPassword(t *testing.T) {
 }
 
 func TestUserUnlock(t *testing.T) {
-	e := userEnv(t)
+	e := userEnv(t).with("PLANNER_SECRET_KEYS", strongKey)
 	createUser(t, e, "dave@example.com", false)
 	db := openStore(t, e)
 	ctx := context.Background()
-	th := models.NewThrottles(db)
+	th := models.NewThrottles(db, models.ThrottleKey([]byte(strongKey))) // the server's keys
 	now := time.Now()
 	for _, client := range []string{"203.0.113.5", "2001:db8:1:2::/64"} {
 		for range 6 {

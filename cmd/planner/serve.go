@@ -217,7 +217,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// the database after Close.
 	hctx, stopHousekeeping := context.WithCancel(ctx)
 	housekept := make(chan struct{})
-	go func() { housekeeping(hctx, db, log); close(housekept) }()
+	go func() { housekeeping(hctx, db, c.web.SecretKeys[0], log); close(housekept) }()
 	defer func() { stopHousekeeping(); <-housekept }()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Server.Serve(ln) }()
@@ -241,8 +241,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // housekeeping deletes what has run out: revoked sessions past their
 // expiry, stale throttles, and audit entries past retention.
-func housekeeping(ctx context.Context, db *gorm.DB, log *slog.Logger) {
-	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db), models.NewAudit(db)
+func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog.Logger) {
+	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db, models.ThrottleKey(signingKey)), models.NewAudit(db)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {

@@ -49,7 +49,17 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer models.Close(db)
-	accounts, err := account.New(db, account.Config{BcryptCost: c.web.BcryptCost, HashSlots: 1})
+	var throttleKey []byte
+	if sub == "unlock" {
+		// Throttles are keyed by a digest made with the server's secret:
+		// unlocking needs the same keys the server has.
+		keys, err := loadSecretKeys(c, getenv, newLogger(c, stderr))
+		if err != nil {
+			return err
+		}
+		throttleKey = models.ThrottleKey(keys[0])
+	}
+	accounts, err := account.New(db, account.Config{BcryptCost: c.web.BcryptCost, HashSlots: 1, ThrottleKey: throttleKey})
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,10 @@ type Config struct {
 	HashSlots  int // bcrypt hashes at once (at least 1)
 	HashQueue  int // hashes waiting beyond the slots
 	LoginLimit int // consecutive failures before a pair is throttled
-	Clock      models.Clock
+	// ThrottleKey keys the throttles' email digests (models.ThrottleKey of
+	// the signing key): the server and the CLI must use the same.
+	ThrottleKey []byte
+	Clock       models.Clock
 }
 
 // Service carries out every change to accounts.
@@ -75,25 +78,35 @@ type Service struct {
 	hasher    *models.Hasher
 	policy    *models.PasswordPolicy
 	limit     int
+	key       []byte // throttle digests
 	clock     models.Clock
 }
 
 // New returns the service on db. It indexes the common-password list and
-// makes the hasher's dummy hash, so build it once.
+// reads the highest stored hash cost, so build it once.
 func New(db *gorm.DB, cfg Config) (*Service, error) {
 	hasher, err := models.NewHasher(cfg.BcryptCost, cfg.HashSlots, cfg.HashQueue)
 	if err != nil {
 		return nil, err
 	}
+	// Unknown emails must cost what the stored hashes cost, even when the
+	// server now runs at a lower cost than they were made with.
+	users := models.NewUsers(db)
+	topCost, err := users.HighestHashCost(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	hasher.RaiseFloor(topCost)
 	return &Service{
 		db:        db,
-		users:     models.NewUsers(db),
-		throttles: models.NewThrottles(db),
+		users:     users,
+		throttles: models.NewThrottles(db, cfg.ThrottleKey),
 		sessions:  models.NewSessions(db),
 		audit:     models.NewAudit(db),
 		hasher:    hasher,
 		policy:    models.NewPasswordPolicy(),
 		limit:     cfg.LoginLimit,
+		key:       cfg.ThrottleKey,
 		clock:     cfg.Clock,
 	}, nil
 }
@@ -320,7 +333,7 @@ func (s *Service) Unlock(ctx context.Context, email string, by Actor) (int64, er
 	var n int64
 	err := models.InTx(ctx, s.db, func(tx models.Tx) error {
 		var err error
-		if n, err = tx.Throttles.Unlock(ctx, email); err != nil {
+		if n, err = tx.Throttles(s.key).Unlock(ctx, email); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, by, models.ActionUserUnlocked, models.NormalizeEmail(email))
@@ -395,7 +408,7 @@ func (s *Service) check(ctx context.Context, email, password, ip string, done fu
 		}
 	}
 	err = models.InTx(ctx, s.db, func(tx models.Tx) error {
-		if err := tx.Throttles.Reset(ctx, email, client); err != nil {
+		if err := tx.Throttles(s.key).Reset(ctx, email, client); err != nil {
 			return err
 		}
 		if newHash != "" {
