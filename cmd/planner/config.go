@@ -214,25 +214,24 @@ func parseOrigins(s string) ([]string, error) {
 }
 
 func parseDuration(s string, lo, hi time.Duration) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration like 1h or 30m, got %q", s)
-	}
-	if d < lo || d > hi {
-		return 0, fmt.Errorf("must be between %s and %s, got %s", lo, hi, d)
-	}
-	return d, nil
+	return parseBetween(s, time.ParseDuration, "a duration like 1h or 30m", lo, hi)
 }
 
 func parseInt(s string, lo, hi int) (int, error) {
-	n, err := strconv.Atoi(s)
+	return parseBetween(s, strconv.Atoi, "a whole number", lo, hi)
+}
+
+// parseBetween reads s with parse (what is wanted says what it reads) and
+// checks that the value is within lo and hi.
+func parseBetween[T int | time.Duration](s string, parse func(string) (T, error), wanted string, lo, hi T) (T, error) {
+	v, err := parse(s)
 	if err != nil {
-		return 0, fmt.Errorf("want a whole number, got %q", s)
+		return 0, fmt.Errorf("want %s, got %q", wanted, s)
 	}
-	if n < lo || n > hi {
-		return 0, fmt.Errorf("must be between %d and %d, got %d", lo, hi, n)
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("must be between %v and %v, got %v", lo, hi, v)
 	}
-	return n, nil
+	return v, nil
 }
 
 func parseCIDRs(s string) ([]*net.IPNet, error) {
