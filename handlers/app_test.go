@@ -78,9 +78,7 @@ func (a *testApp) createUser(email, password string, role string) *models.User {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	tk, _ := h.Enter()
-	defer tk.Leave()
-	hash, err := tk.Hash(context.Background(), password)
+	hash, err := h.Hash(context.Background(), password)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -545,9 +545,7 @@ func hashOf(t testing.TB, password string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk, _ := h.Enter()
-	defer tk.Leave()
-	hash, err := tk.Hash(context.Background(), password)
+	hash, err := h.Hash(context.Background(), password)
 	if err != nil {
 		t.Fatal(err)
 	}
