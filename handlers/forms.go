@@ -35,13 +35,14 @@ func (s *formState) state() *formState { return s }
 // ",secret" for passwords, which are never sent back) and formState.
 type pageForm interface{ state() *formState }
 
-// bindForm fills the tagged fields of f from the submitted form. Like the
-// handlers before it, it reads c.FormValue: the body first.
+// bindForm fills the tagged fields of f from the submitted form's body,
+// never from the query string (see postForm).
 func bindForm(c echo.Context, f pageForm) {
+	form, _ := postForm(c)
 	v := reflect.ValueOf(f).Elem()
 	for _, field := range reflect.VisibleFields(v.Type()) {
 		if name, _, ok := formTag(field); ok {
-			v.FieldByIndex(field.Index).SetString(c.FormValue(name))
+			v.FieldByIndex(field.Index).SetString(form.Get(name))
 		}
 	}
 }

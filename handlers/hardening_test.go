@@ -1,13 +1,18 @@
 package handlers
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/planner/planner/models"
 )
 
@@ -82,4 +87,227 @@ func TestTimesOutsideYears1To9999(t *testing.T) {
 			t.Errorf("page create stored %d events", n)
 		}
 	}
+}
+
+// TestCSRFPlantedCookie is the same-site attack without a browser: a page
+// on another port of this host (or a sibling subdomain) can set the _csrf
+// cookie, and sends the same value in the form. The token of a signed-in
+// session is bound to its session id, so the pair is refused, on every
+// kind of page POST.
+func TestCSRFPlantedCookie(t *testing.T) {
+	app := newTestApp(t)
+	victim := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	target := app.createUser("bob@example.com", goodPassword, models.RoleUser)
+	admin := app.createUser("root@example.com", goodPassword, models.RoleAdmin)
+	const planted = "plantedByAnotherPort_123"
+	plant := func(c *client) { c.jar[csrfCookie] = &http.Cookie{Name: csrfCookie, Value: planted} }
+
+	c := app.client()
+	c.login("ada@example.com", goodPassword)
+	plant(c)
+	for _, path := range []string{"/account", "/account/password", "/account/signout-all", "/events", "/logout"} {
+		rec := c.postRaw(path, url.Values{"_csrf": {planted}, "name": {"Pwned"}, "title": {"Pwned"}})
+		if rec.Code != http.StatusForbidden || testid(t, rec, "error-page") == "" {
+			t.Errorf("POST %s with a planted cookie and token: %d, want the 403 page", path, rec.Code)
+		}
+	}
+	if u, _ := models.NewUsers(app.db).ByID(context.Background(), victim.ID); u.Name == "Pwned" {
+		t.Error("the victim's name changed")
+	}
+	if rec := c.get("/account"); rec.Code != http.StatusOK {
+		t.Error("the refused sign-out ended the session")
+	}
+
+	// An admin's promote, likewise.
+	a := app.client()
+	a.login("root@example.com", goodPassword)
+	plant(a)
+	rec := a.postRaw("/admin/users/"+strconv.FormatUint(uint64(target.ID), 10)+"/promote", url.Values{"_csrf": {planted}})
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("admin promote with a planted token: %d", rec.Code)
+	}
+	if u, _ := models.NewUsers(app.db).ByID(context.Background(), target.ID); u.IsAdmin() {
+		t.Error("promoted through a planted token")
+	}
+	_ = admin
+
+	// The token a page gives is accepted, and is the same with or without
+	// the (plantable) cookie: it depends on the session only.
+	tok := c.csrfToken()
+	plant(c)
+	if rec := c.postRaw("/account", url.Values{"_csrf": {tok}, "name": {"Ada L"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("the page's own token with a planted cookie: %d, want 303", rec.Code)
+	}
+	delete(c.jar, csrfCookie)
+	if rec := c.postRaw("/account", url.Values{"_csrf": {tok}, "name": {"Ada M"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("the page's own token without the cookie: %d, want 303", rec.Code)
+	}
+}
+
+// TestCSRFSecFetchSite: same-site and cross-site are refused even with a
+// good token; same-origin and none pass without one.
+func TestCSRFSecFetchSite(t *testing.T) {
+	app := newTestApp(t)
+	u := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("ada@example.com", goodPassword)
+	for _, site := range []string{"same-site", "cross-site"} {
+		tok := c.csrfToken()
+		c.headers.Set("Sec-Fetch-Site", site)
+		rec := c.postRaw("/account", url.Values{"_csrf": {tok}, "name": {"Mallory"}})
+		c.headers.Del("Sec-Fetch-Site")
+		if rec.Code != http.StatusForbidden || testid(t, rec, "error-page") == "" {
+			t.Errorf("Sec-Fetch-Site %s with a good token: %d, want the 403 page", site, rec.Code)
+		}
+	}
+	if got, _ := models.NewUsers(app.db).ByID(context.Background(), u.ID); got.Name == "Mallory" {
+		t.Fatal("name changed by a same-site or cross-site request")
+	}
+	for i, site := range []string{"same-origin", "none"} {
+		c.headers.Set("Sec-Fetch-Site", site)
+		rec := c.postRaw("/account", url.Values{"name": {"Ada " + strconv.Itoa(i)}})
+		c.headers.Del("Sec-Fetch-Site")
+		if rec.Code != http.StatusSeeOther {
+			t.Errorf("Sec-Fetch-Site %s without a token: %d, want 303", site, rec.Code)
+		}
+	}
+}
+
+// TestCSRFTokenNotFromQuery: the token in the query string, with an empty
+// body, is no token.
+func TestCSRFTokenNotFromQuery(t *testing.T) {
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("ada@example.com", goodPassword)
+	tok := c.csrfToken()
+	rec := c.postRaw("/account?_csrf="+url.QueryEscape(tok)+"&name=Mallory", url.Values{})
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("token in the query: %d, want 403", rec.Code)
+	}
+}
+
+// TestCSRFFormOpenedDaysIntoASession: a session lives up to 7 days; a form
+// opened on day 2, after the CSRF cookie of old would have expired, still
+// submits.
+func TestCSRFFormOpenedDaysIntoASession(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	app := newTestApp(t, func(c *Config) { c.Clock = clock; c.SessionTTL = 48 * time.Hour })
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("ada@example.com", goodPassword)
+	if ck := c.jar[csrfCookie]; ck == nil || ck.MaxAge < int(MaxSessionAge/time.Second) {
+		t.Errorf("CSRF cookie %+v: want it to live as long as a session may", ck)
+	}
+	for range 2 {
+		advance(20 * time.Hour)
+		c.get("/account") // the session renews
+	}
+	delete(c.jar, csrfCookie) // as if it had expired
+	tok := c.csrfToken()
+	if rec := c.postRaw("/account", url.Values{"_csrf": {tok}, "name": {"Day Two"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("a form opened 40 hours into the session: %d, want 303", rec.Code)
+	}
+}
+
+// TestBrowserSameSiteCSRF is the attack as it was found, in Chromium over
+// plain HTTP: the victim is signed in to Planner on 127.0.0.1; a page on
+// another port of the same host plants a _csrf cookie (cookies ignore
+// ports) and auto-submits a form to /account with the same value. The
+// browser calls that request same-site: it gets the 403 page, and the name
+// stays.
+func TestBrowserSameSiteCSRF(t *testing.T) {
+	app := newTestApp(t)
+	u := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	base := app.serve(t) // http://127.0.0.1:<port>
+	const planted = "plantedByAnotherPort_123"
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: planted, Path: "/"})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>win a prize</title>
+<form id="f" method="post" action="%s/account">
+<input type="hidden" name="_csrf" value="%s"><input type="hidden" name="name" value="Pwned">
+</form><script>document.getElementById('f').submit()</script>`, base, planted)
+	}))
+	t.Cleanup(attacker.Close)
+	if !strings.HasPrefix(attacker.URL, "http://127.0.0.1:") || attacker.URL == base {
+		t.Fatalf("attacker %s, Planner %s: want two ports of one loopback host", attacker.URL, base)
+	}
+
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), goodPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-link"]`)),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(attacker.URL+"/")); err != nil {
+		t.Fatalf("open the attacker's page: %v", err)
+	}
+	// Wait for the auto-submitted form's answer: the 403 page, or (had the
+	// attack worked) the account page it redirects to.
+	landed, err := chromedp.Run(ctx, chromedp.Poll[string](`location.origin === `+strconv.Quote(base)+` &&
+		(document.querySelector('[data-testid="error-page"]') ? "403 page" :
+		 document.querySelector('[data-testid="account-email"]') ? "account page" : null)`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil || landed != "403 page" {
+		t.Fatalf("the same-site form landed on the %s (%v), want the 403 page", landed, err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || loc != base+"/account" {
+		t.Fatalf("after the attack at %q (%v)", loc, err)
+	}
+	if got, _ := models.NewUsers(app.db).ByID(context.Background(), u.ID); got.Name == "Pwned" {
+		t.Fatal("the same-site form changed the victim's name")
+	}
+	// The victim is still signed in and their own forms work.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-email"]`)),
+	); err != nil {
+		t.Fatalf("the account page after the attack: %v", err)
+	}
+}
+
+// TestCredentialsFromTheBodyOnly: a password (or CSRF token) in the query
+// string is no credential, on the API's token endpoint and on the pages'
+// forms; in the body it works.
+func TestCredentialsFromTheBodyOnly(t *testing.T) {
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	q := "?username=ada%40example.com&email=ada%40example.com&password=" + url.QueryEscape(goodPassword)
+
+	c := app.client()
+	rec := c.api("POST", "/api/user/signin"+q, "", url.Values{})
+	want422(t, rec, "body", "username")
+	if strings.Contains(rec.Body.String(), "access_token") {
+		t.Fatal("signed in from the query string")
+	}
+	rec = c.api("POST", "/api/user/signin?password="+url.QueryEscape(goodPassword), "", url.Values{"username": {"ada@example.com"}})
+	want422(t, rec, "body", "password")
+
+	anon := app.client()
+	rec = anon.post("/login"+q, url.Values{})
+	if rec.Code == http.StatusSeeOther || anon.session() != "" {
+		t.Fatalf("page sign-in from the query string: %d, session %q", rec.Code, anon.session())
+	}
+	rec = anon.post("/signup?email=eve%40example.com&password="+url.QueryEscape(goodPassword), url.Values{})
+	if rec.Code == http.StatusSeeOther || anon.session() != "" {
+		t.Fatalf("page sign-up from the query string: %d", rec.Code)
+	}
+	if _, err := models.NewUsers(app.db).ByEmail(context.Background(), "eve@example.com"); err == nil {
+		t.Fatal("an account was made from the query string")
+	}
+
+	// The same credentials in the body sign in.
+	if tok := app.client().token("ada@example.com", goodPassword); tok == "" {
+		t.Fatal("no token from the body")
+	}
+	anon.login("ada@example.com", goodPassword)
 }

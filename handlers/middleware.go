@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -148,35 +153,145 @@ func securityHeaders(secure bool) echo.MiddlewareFunc {
 	}
 }
 
-// csrf is Echo's CSRF middleware on pages: token in the _csrf field or the
-// X-CSRF-Token header, its cookie HttpOnly and SameSite=Strict, and any
-// refusal answered with the 403 page.
-func csrf(secure bool) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        skipNonPages,
-		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-		CookieName:     csrfCookie,
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   secure,
-		CookieSameSite: http.SameSiteStrictMode,
-		CookieMaxAge:   csrfMaxAge,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(err)
-		},
-	})
+// csrf guards every page request that changes state (anything but GET,
+// HEAD, OPTIONS and TRACE), by the rule of SPEC "Hardening":
+//
+//   - Sec-Fetch-Site same-origin or none (a page of ours, or the user
+//     typing): accepted. same-site and cross-site (another port of this
+//     host, a sibling subdomain, any other site): the 403 page, token or
+//     not.
+//   - No Sec-Fetch-Site (an older browser): the request must carry, in the
+//     _csrf field of its body or the X-CSRF-Token header, the token bound
+//     to the caller: an HMAC of the session id when signed in, else of the
+//     pre-session id in the _csrf cookie. A page on a sibling origin can
+//     plant a _csrf cookie, but the token of a signed-in session stays
+//     out of its reach: it names the session id, which lives only inside
+//     the signed, HttpOnly session cookie.
+//
+// Echo's CSRF middleware cannot bind its token (it compares the form with
+// the cookie, which is what the planted-cookie attack defeats), so this is
+// ours; it keeps that middleware's names: the field, header and cookie,
+// and the token in the context under "csrf" for the views.
+func csrf(secure bool, signingKeys [][]byte) echo.MiddlewareFunc {
+	keys := make([][]byte, len(signingKeys))
+	for i, k := range signingKeys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("planner csrf v1"))
+		keys[i] = m.Sum(nil)
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skipNonPages(c) {
+				return next(c)
+			}
+			binding := ""
+			if p := principalOf(c); p != nil {
+				binding = "session:" + p.Claims.SID
+			} else if ck, err := c.Cookie(csrfCookie); err == nil && validPreSession(ck.Value) {
+				binding = "pre-session:" + ck.Value
+			} else {
+				pre := NewID()
+				setCSRFCookie(c, secure, pre)
+				binding = "pre-session:" + pre
+			}
+			c.Set(csrfContextKey, csrfToken(keys[0], binding))
+			c.Response().Header().Add(echo.HeaderVary, echo.HeaderCookie)
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+				return next(c)
+			}
+			switch c.Request().Header.Get(echo.HeaderSecFetchSite) {
+			case "same-origin", "none":
+				return next(c)
+			case "same-site", "cross-site":
+				return errCSRF("refused Sec-Fetch-Site " + c.Request().Header.Get(echo.HeaderSecFetchSite))
+			}
+			sent := c.Request().Header.Get(echo.HeaderXCSRFToken)
+			if sent == "" {
+				sent = postField(c, "_csrf")
+			}
+			if sent == "" {
+				return errCSRF("no token")
+			}
+			for _, k := range keys {
+				if hmac.Equal([]byte(sent), []byte(csrfToken(k, binding))) {
+					return next(c)
+				}
+			}
+			return errCSRF("token not bound to this session")
+		}
+	}
 }
 
-// The CSRF cookie's name and lifetime.
+// errCSRF is a refused request: the 403 page, the reason in the log.
+func errCSRF(why string) error {
+	return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(errors.New("csrf: " + why))
+}
+
+// csrfToken is the token of binding under key.
+func csrfToken(key []byte, binding string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(binding))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validPreSession accepts only what NewID makes (and bounds what reaches
+// the HMAC): a cookie of any other shape is replaced.
+func validPreSession(v string) bool {
+	if len(v) < 16 || len(v) > 64 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// postForm parses the request body's form fields, and only those:
+// c.FormValue and c.FormParams merge in the query string, where tokens and
+// passwords must never come from (they end up in logs, history and Referer
+// headers). A body that is not a form gives no fields.
+func postForm(c echo.Context) (url.Values, error) {
+	r := c.Request()
+	var err error
+	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		err = r.ParseMultipartForm(32 << 10)
+	} else {
+		err = r.ParseForm()
+	}
+	if r.PostForm == nil {
+		r.PostForm = url.Values{}
+	}
+	return r.PostForm, err
+}
+
+// postField is one field of the body's form ("" when absent).
+func postField(c echo.Context, name string) string {
+	form, _ := postForm(c)
+	return form.Get(name)
+}
+
+// The CSRF cookie, its lifetime and the context key of the token. The
+// cookie holds the pre-session id; it lives as long as a session may, so a
+// form opened days into a session is never refused for its age (a signed-in
+// token does not depend on the cookie at all).
 const (
-	csrfCookie = "_csrf"
-	csrfMaxAge = 12 * 3600
+	csrfCookie     = "_csrf"
+	csrfMaxAge     = int(MaxSessionAge / time.Second)
+	csrfContextKey = "csrf"
 )
 
-// rotateCSRF replaces the CSRF token with a fresh one whenever who is
-// signed in changes, so a token seen before sign-in is worthless after. The
-// middleware's own Set-Cookie for this response is dropped first, leaving
-// one unambiguous cookie.
+func setCSRFCookie(c echo.Context, secure bool, value string) {
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: value, Path: "/", MaxAge: csrfMaxAge, HttpOnly: true,
+		Secure: secure, SameSite: http.SameSiteStrictMode})
+}
+
+// rotateCSRF starts a new pre-session whenever who is signed in changes, so
+// a token seen before is worthless after (a signed-in token changes with
+// the session id by itself). Any _csrf cookie already set on this response
+// is dropped first, leaving one unambiguous cookie.
 func rotateCSRF(c echo.Context, secure bool) {
 	h := c.Response().Header()
 	kept := h.Values(echo.HeaderSetCookie)[:0:0]
@@ -189,8 +304,7 @@ func rotateCSRF(c echo.Context, secure bool) {
 	for _, v := range kept {
 		h.Add(echo.HeaderSetCookie, v)
 	}
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: NewID(), Path: "/", MaxAge: csrfMaxAge, HttpOnly: true,
-		Secure: secure, SameSite: http.SameSiteStrictMode})
+	setCSRFCookie(c, secure, NewID())
 }
 
 // ipRateLimit allows perMinute attempts per client (IPv6 per /64) and

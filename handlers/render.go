@@ -6,7 +6,6 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/planner/planner/views"
 )
 
@@ -68,7 +67,7 @@ const assetsKey = "planner.assets"
 // page builds the layout's view model for the current request.
 func page(c echo.Context, title string) views.Page {
 	p := views.Page{Title: title, Flash: takeFlash(c)}
-	if tok, ok := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string); ok {
+	if tok, ok := c.Get(csrfContextKey).(string); ok {
 		p.CSRF = tok
 	}
 	if v, ok := c.Get(assetsKey).(string); ok {

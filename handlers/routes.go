@@ -57,7 +57,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// session (so the 404 page shows who is signed in) and CSRF. Guards are
 	// attached per route: a Group("") with them would also claim every
 	// unknown address for the sign-in redirect instead of the 404 page.
-	pages := e.Group("", sessions.PageSession(), csrf(secure))
+	pages := e.Group("", sessions.PageSession(), csrf(secure, s.cfg.SecretKeys))
 	pages.GET("/", f.events.Home)
 	pages.GET("/widget", f.widget.Show)
 
