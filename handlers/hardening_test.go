@@ -311,3 +311,40 @@ func TestCredentialsFromTheBodyOnly(t *testing.T) {
 	}
 	anon.login("ada@example.com", goodPassword)
 }
+
+// TestPasswordChangeIsRateLimitedAndMustDiffer is the sign-in denial found
+// in the attack: accounts looping POST /account/password with current =
+// new kept the bcrypt pool full. Such a change is refused before bcrypt
+// runs, and every password change counts toward the per-IP limit shared
+// with sign-in and sign-up.
+func TestPasswordChangeIsRateLimitedAndMustDiffer(t *testing.T) {
+	app := newTestApp(t, func(c *Config) { c.IPRate = 4 })
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("ada@example.com", goodPassword) // 1 of 4
+
+	rec := c.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {goodPassword}})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "must differ from the current one") {
+		t.Fatalf("new = current: %d, want 422 with the message", rec.Code)
+	}
+	var changed int64
+	app.db.Model(&models.AuditEntry{}).Where("action = ?", models.ActionPasswordChanged).Count(&changed)
+	if changed != 0 {
+		t.Fatal("a change to the same password was recorded")
+	}
+	for i := range 2 { // 3 and 4 of 4
+		rec := c.post("/account/password", url.Values{"current_password": {"wrong-" + strconv.Itoa(i)}, "new_password": {"another-good-passphrase"}})
+		if rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("attempt %d: %d", i, rec.Code)
+		}
+	}
+	rec = c.post("/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"another-good-passphrase"}})
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("fifth bcrypt request of the minute: %d, want 429 with Retry-After", rec.Code)
+	}
+	// The same budget covers sign-in from that address (every test client
+	// comes from 192.0.2.10).
+	if rec := app.client().post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}}); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("sign-in after the address's budget: %d, want 429", rec.Code)
+	}
+}

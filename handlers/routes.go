@@ -39,13 +39,14 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// The chains. Pages run inside the "" group below (session cookie and
 	// CSRF); the API's chains read bearer tokens only.
 	var (
-		limited      = chain{ipRateLimit(s.cfg.IPRate)}      // runs bcrypt: per-IP limit (429)
-		signedIn     = chain{RequireUser}                    // else 303 to /login?next=
-		ownerOrAdmin = signedIn.with(f.events.OwnerOrAdmin)  // else 404 (unseen) or 403 page
-		admin        = signedIn.with(RequireAdmin)           // else 403 page
-		anyCaller    = chain{sessions.bearer(true)}          // optional token; a bad one is 401
-		caller       = chain{sessions.bearer(false)}         // else 401
-		apiOwner     = caller.with(f.apiEvents.OwnerOrAdmin) // else 404 or 403 JSON
+		limited        = chain{ipRateLimit(s.cfg.IPRate)}      // runs bcrypt: per-IP limit (429)
+		signedIn       = chain{RequireUser}                    // else 303 to /login?next=
+		signedInBcrypt = signedIn.with(limited...)             // signed in, and runs bcrypt
+		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)  // else 404 (unseen) or 403 page
+		admin          = signedIn.with(RequireAdmin)           // else 403 page
+		anyCaller      = chain{sessions.bearer(true)}          // optional token; a bad one is 401
+		caller         = chain{sessions.bearer(false)}         // else 401
+		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin) // else 404 or 403 JSON
 	)
 
 	// Probes and assets: no session, no CSRF.
@@ -78,7 +79,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	pages.GET("/account", f.account.Show, signedIn...)
 	pages.POST("/account", f.account.UpdateName, signedIn...)
-	pages.POST("/account/password", f.account.ChangePassword, signedIn...)
+	pages.POST("/account/password", f.account.ChangePassword, signedInBcrypt...)
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
 
 	// Admin: its own group, so unknown /admin addresses are guarded too.

@@ -222,6 +222,10 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, in Passwor
 	}
 	if msg := s.policy.Check(u.Email, in.New); msg != "" {
 		errs["new_password"] = msg
+	} else if in.New == in.Current {
+		// Refused before any bcrypt runs: a loop of "change to the same
+		// password" would otherwise be free CPU for whoever runs it.
+		errs["new_password"] = "The new password must differ from the current one"
 	}
 	if len(errs) > 0 {
 		return 0, errs
