@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
 )
 
@@ -346,5 +348,158 @@ func TestPasswordChangeIsRateLimitedAndMustDiffer(t *testing.T) {
 	// comes from 192.0.2.10).
 	if rec := app.client().post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}}); rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("sign-in after the address's budget: %d, want 429", rec.Code)
+	}
+}
+
+// TestHeadAndMethodNotAllowed walks every route routes.go registers: HEAD
+// answers like GET (without a body, through a real server), and every
+// method a path has no route for is 405 with an Allow header listing the
+// ones it has.
+func TestHeadAndMethodNotAllowed(t *testing.T) {
+	app := newTestApp(t)
+	ada := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	ev := app.createEvent(ada.ID, "Launch", "public")
+	concrete := func(p string) string {
+		p = strings.ReplaceAll(p, ":id", strconv.FormatUint(uint64(ev.ID), 10))
+		return strings.ReplaceAll(p, "*", "widget.js")
+	}
+	methods := map[string]map[string]bool{} // concrete path -> methods
+	for _, r := range app.e.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		p := concrete(r.Path)
+		if methods[p] == nil {
+			methods[p] = map[string]bool{}
+		}
+		methods[p][r.Method] = true
+	}
+	srv := httptest.NewServer(app.e)
+	t.Cleanup(srv.Close)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, has := range methods {
+		if has[http.MethodGet] {
+			get, err := noRedirect.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			get.Body.Close()
+			head, err := noRedirect.Head(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(head.Body)
+			head.Body.Close()
+			sameType := head.Header.Get("Content-Type") == get.Header.Get("Content-Type") || get.StatusCode >= 400
+			if head.StatusCode != get.StatusCode || len(body) != 0 || !sameType {
+				t.Errorf("HEAD %s: %d %q with %d body bytes; GET: %d %q", path, head.StatusCode, head.Header.Get("Content-Type"),
+					len(body), get.StatusCode, get.Header.Get("Content-Type"))
+			}
+		}
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			if has[m] || routedElsewhere(app.e, m, path) {
+				continue
+			}
+			rec := httptest.NewRecorder()
+			app.e.ServeHTTP(rec, httptest.NewRequest(m, path, nil))
+			allow := rec.Header().Get("Allow")
+			if rec.Code != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: %d, want 405", m, path, rec.Code)
+				continue
+			}
+			for want := range has {
+				if !strings.Contains(allow, want) {
+					t.Errorf("%s %s: Allow %q lacks %s", m, path, allow, want)
+				}
+			}
+			if has[http.MethodGet] && !strings.Contains(allow, http.MethodHead) {
+				t.Errorf("%s %s: Allow %q lacks HEAD", m, path, allow)
+			}
+		}
+	}
+	// Unknown paths stay 404, whatever the method; CORS preflights still work.
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodHead} {
+		rec := httptest.NewRecorder()
+		app.e.ServeHTTP(rec, httptest.NewRequest(m, "/no/such/page", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("%s of an unknown path: %d", m, rec.Code)
+		}
+	}
+	pre := httptest.NewRequest(http.MethodOptions, "/api/event/", nil)
+	pre.Header.Set("Origin", "https://widget.example")
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	rec := httptest.NewRecorder()
+	app.e.ServeHTTP(rec, pre)
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") == "" {
+		t.Errorf("preflight: %d %v", rec.Code, rec.Header())
+	}
+}
+
+// routedElsewhere reports whether another route pattern takes method on
+// path (GET /api/event/new is GET /api/event/:id with a bad id).
+func routedElsewhere(e *echo.Echo, method, path string) bool {
+	c := e.NewContext(httptest.NewRequest(method, path, nil), httptest.NewRecorder())
+	e.Router().Find(method, path, c)
+	for _, r := range e.Routes() {
+		if r.Method == method && r.Path == c.Path() {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEvery401HasWWWAuthenticate: the token endpoint's refusal, the pages'
+// failed sign-in, and the bearer guard's answers all name a scheme.
+func TestEvery401HasWWWAuthenticate(t *testing.T) {
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	rec := c.api("POST", "/api/user/signin", "", url.Values{"username": {"ada@example.com"}, "password": {"wrong password"}})
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("token endpoint: %d, WWW-Authenticate %q; want 401 and Bearer", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	for _, tok := range []string{"", "not-a-token"} {
+		rec := c.api("GET", "/api/user/me", tok, nil)
+		if rec.Code != http.StatusUnauthorized || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("/api/user/me with token %q: %d, WWW-Authenticate %q", tok, rec.Code, rec.Header().Get("WWW-Authenticate"))
+		}
+	}
+	rec = c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}})
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("page sign-in: %d, WWW-Authenticate %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+}
+
+// TestBearerAnswersAreNoStore: every API answer to a caller that sent a
+// bearer token, success or error, is Cache-Control: no-store; anonymous
+// public reads stay cacheable.
+func TestBearerAnswersAreNoStore(t *testing.T) {
+	app := newTestApp(t)
+	ada := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	ev := app.createEvent(ada.ID, "Launch", "public")
+	c := app.client()
+	tok := c.token("ada@example.com", goodPassword)
+	id := strconv.FormatUint(uint64(ev.ID), 10)
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/user/me", nil},
+		{"GET", "/api/event/", nil},
+		{"GET", "/api/event/" + id, nil},
+		{"GET", "/api/event/999999", nil},
+		{"POST", "/api/event/new", map[string]any{"title": "New"}},
+		{"PUT", "/api/event/" + id, map[string]any{"title": "Renamed"}},
+		{"GET", "/api/openapi.json", nil},
+		{"POST", "/api/user/signout", nil},
+		{"GET", "/api/user/me", nil}, // now 401: the token is dead
+	} {
+		rec := c.api(r.method, r.path, tok, r.body)
+		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s %s (%d) with a bearer token: Cache-Control %q", r.method, r.path, rec.Code, got)
+		}
+	}
+	if got := c.api("GET", "/api/event/"+id, "", nil).Header().Get("Cache-Control"); got == "no-store" {
+		t.Errorf("anonymous public read: Cache-Control %q", got)
 	}
 }

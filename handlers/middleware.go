@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -200,6 +201,9 @@ func csrf(secure bool, signingKeys [][]byte) echo.MiddlewareFunc {
 			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 				return next(c)
 			}
+			if strings.HasSuffix(c.Path(), "/*") {
+				return next(c) // no route: the 404 page, which changes nothing
+			}
 			switch c.Request().Header.Get(echo.HeaderSecFetchSite) {
 			case "same-origin", "none":
 				return next(c)
@@ -353,5 +357,102 @@ func staticCache(version string) echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
+	}
+}
+
+// headKey marks a HEAD request that routing treats as a GET.
+const headKey = "planner.head"
+
+// methodRules makes every GET route answer HEAD, and a known path asked
+// with a method it has no route for answer 405 with Allow (Echo v4 would
+// answer both with 404, or let a group's catch-all refuse them for another
+// reason). It runs before routing; routes lists what routes.go registered,
+// read once when the first request comes.
+func methodRules(e *echo.Echo) (pre, restore echo.MiddlewareFunc) {
+	var once sync.Once
+	real := map[string]bool{} // "GET /events/:id"
+	load := func() {
+		for _, r := range e.Routes() {
+			if r.Method != echo.RouteNotFound {
+				real[r.Method+" "+r.Path] = true
+			}
+		}
+	}
+	routed := func(c echo.Context, method, path string) bool {
+		e.Router().Find(method, path, c)
+		return real[method+" "+c.Path()]
+	}
+	pre = func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			once.Do(load)
+			r := c.Request()
+			if r.Method == http.MethodOptions { // CORS preflights, answered by apiCORS
+				return next(c)
+			}
+			if r.Method == http.MethodHead {
+				r.Method = http.MethodGet
+				c.Set(headKey, true)
+			}
+			path := echo.GetPath(r)
+			if routed(c, r.Method, path) {
+				return next(c)
+			}
+			var allow []string
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+				if routed(c, m, path) {
+					allow = append(allow, m)
+					if m == http.MethodGet {
+						allow = append(allow, http.MethodHead)
+					}
+				}
+			}
+			if c.Get(headKey) == true {
+				r.Method = http.MethodHead
+			}
+			if len(allow) == 0 {
+				return next(c) // unknown path: the 404
+			}
+			c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, "Method not allowed")
+		}
+	}
+	// restore gives handlers and logs the real method back once the GET
+	// route is chosen.
+	restore = func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Get(headKey) == true {
+				c.Request().Method = http.MethodHead
+			}
+			return next(c)
+		}
+	}
+	return pre, restore
+}
+
+// authAndCacheHeaders keeps two HTTP rules on every answer, whatever code
+// path wrote it: a 401 carries WWW-Authenticate (RFC 9110 §15.5.2: the
+// API's Bearer scheme, the pages' sign-in form), and an API answer to a
+// caller that sent a bearer token is Cache-Control: no-store, so no cache
+// between keeps what was shown to one user.
+func authAndCacheHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, res := c.Request(), c.Response()
+		api := isAPI(r.URL.Path)
+		bearer := api && len(r.Header.Get(echo.HeaderAuthorization)) > 7 &&
+			strings.EqualFold(r.Header.Get(echo.HeaderAuthorization)[:7], "bearer ")
+		res.Before(func() {
+			h := res.Header()
+			if res.Status == http.StatusUnauthorized && h.Get(echo.HeaderWWWAuthenticate) == "" {
+				if api {
+					h.Set(echo.HeaderWWWAuthenticate, "Bearer")
+				} else {
+					h.Set(echo.HeaderWWWAuthenticate, `Cookie realm="Planner", form-action="/login", cookie-name="`+SessionCookie+`"`)
+				}
+			}
+			if bearer {
+				h.Set(echo.HeaderCacheControl, "no-store")
+			}
+		})
+		return next(c)
 	}
 }

@@ -22,11 +22,16 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	secure := s.cfg.Secure()
 	assets := static.Version()
 
-	// Every request: bounded request id, request log, recover, body limit,
+	// Every request: bounded request id, HEAD for every GET and 405 with
+	// Allow for a known path's wrong method, WWW-Authenticate on every 401 and
+	// no-store for bearer callers, request log, recover, body limit,
 	// security headers, CORS (for /api only, but on every request so that
 	// preflights of any /api path are answered), the assets version.
-	e.Pre(boundRequestID)
+	headAndAllow, headRestore := methodRules(e)
+	e.Pre(boundRequestID, headAndAllow)
 	e.Use(
+		headRestore,
+		authAndCacheHeaders,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}),
 		requestLogger(s.log),
 		recoverPanics(s.log),
