@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/dbtest"
 )
 
 // TestTimesOutsideYears1To9999 sends instants whose UTC year leaves 1–9999
@@ -501,5 +502,54 @@ func TestBearerAnswersAreNoStore(t *testing.T) {
 	}
 	if got := c.api("GET", "/api/event/"+id, "", nil).Header().Get("Cache-Control"); got == "no-store" {
 		t.Errorf("anonymous public read: Cache-Control %q", got)
+	}
+}
+
+// TestRequestDeadlineCancelsSlowQueries holds a lock that every event list
+// waits for (on PostgreSQL, which waits for locks; SQLite readers never
+// do): with a short PLANNER_REQUEST_TIMEOUT the list is cancelled and
+// answered 503 with Retry-After, on the API and the pages, instead of
+// hanging until the lock goes.
+func TestRequestDeadlineCancelsSlowQueries(t *testing.T) {
+	db := dbtest.Postgres(t)
+	app := newTestAppOn(t, db, func(c *Config) { c.RequestTimeout = 300 * time.Millisecond })
+	ada := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	app.createEvent(ada.ID, "Launch", "public")
+	c := app.client()
+	tok := c.token("ada@example.com", goodPassword)
+	c.login("ada@example.com", goodPassword)
+
+	lock := db.Begin()
+	if err := lock.Exec("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	guard := time.AfterFunc(15*time.Second, func() { lock.Rollback(); close(released) })
+	defer func() {
+		if guard.Stop() {
+			lock.Rollback()
+		}
+	}()
+
+	rec := c.api("GET", "/api/event/?q=launch", tok, nil)
+	select {
+	case <-released:
+		t.Fatal("the list waited for the lock: the deadline did not cancel it")
+	default:
+	}
+	wantDetail(t, rec, http.StatusServiceUnavailable, msgBusy)
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	page := c.get("/events")
+	if page.Code != http.StatusServiceUnavailable || testid(t, page, "error-page") == "" || page.Header().Get("Retry-After") == "" {
+		t.Errorf("/events under the lock: %d, want the 503 page with Retry-After", page.Code)
+	}
+	// Once the lock is gone the same requests answer.
+	if guard.Stop() {
+		lock.Rollback()
+	}
+	if rec := c.api("GET", "/api/event/?q=launch", tok, nil); rec.Code != http.StatusOK {
+		t.Errorf("after the lock: %d", rec.Code)
 	}
 }

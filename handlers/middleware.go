@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/planner/planner/models"
 	"github.com/planner/planner/models/account"
 	"golang.org/x/time/rate"
 )
@@ -455,4 +458,19 @@ func authAndCacheHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		})
 		return next(c)
 	}
+}
+
+// deadline gives every request's context the configured timeout, so the
+// database work a request starts is cancelled when it runs out; what then
+// comes back is the 503 "busy" answer with Retry-After (models.ErrTimeout).
+func deadline(timeout time.Duration) echo.MiddlewareFunc {
+	return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+		Timeout: timeout,
+		ErrorHandler: func(err error, c echo.Context) error {
+			if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, models.ErrTimeout) {
+				return fmt.Errorf("%w: %w", models.ErrTimeout, err)
+			}
+			return err
+		},
+	})
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
@@ -14,7 +15,9 @@ import (
 func render(c echo.Context, status int, component templ.Component) error {
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
-	if err := component.Render(c.Request().Context(), buf); err != nil {
+	// Rendering into memory needs no cancellation, and the error page is
+	// rendered after the request's deadline has ended its context.
+	if err := component.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())

@@ -24,7 +24,8 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	// Every request: bounded request id, HEAD for every GET and 405 with
 	// Allow for a known path's wrong method, WWW-Authenticate on every 401 and
-	// no-store for bearer callers, request log, recover, body limit,
+	// no-store for bearer callers, request log, recover, the request
+	// deadline (PLANNER_REQUEST_TIMEOUT), body limit,
 	// security headers, CORS (for /api only, but on every request so that
 	// preflights of any /api path are answered), the assets version.
 	headAndAllow, headRestore := methodRules(e)
@@ -35,6 +36,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}),
 		requestLogger(s.log),
 		recoverPanics(s.log),
+		deadline(s.cfg.RequestTimeout),
 		middleware.BodyLimit(BodyLimit),
 		securityHeaders(secure),
 		apiCORS(s.cfg.CORSOrigins),
