@@ -52,6 +52,10 @@ func TestChangesFailWithoutTheirAuditEntry(t *testing.T) {
 		if err := s.SetPassword(ctx, u, "another good password 42", account.CLI); err == nil {
 			t.Fatal("password change without an audit log succeeded")
 		}
+		// A refused sign-in is only answered as one once it is logged.
+		if _, err := s.SignIn(ctx, "ada@example.com", "wrong password", "192.0.2.1"); err == nil || errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("failed sign-in without an audit log: %v, want the store's error", err)
+		}
 		after, err := models.NewUsers(db).ByID(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
