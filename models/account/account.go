@@ -111,6 +111,10 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 	}, nil
 }
 
+// HashWork is the bcrypt comparison work done so far, in cost-4 units
+// (models.Hasher.Work): what tests compare instead of timings.
+func (s *Service) HashWork() int64 { return s.hasher.Work() }
+
 // CheckPassword returns a message when password is not acceptable for the
 // account email, or "".
 func (s *Service) CheckPassword(email, password string) string {

@@ -91,3 +91,31 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("unknown email: %v, want ErrBadCredentials", err)
 	}
 }
+
+// TestNoEnumerationAfterACostChange is the finding: users hashed at one
+// cost, the server restarted at a lower one. A failed sign-in for an
+// unknown email must do the same bcrypt work as one for a real account.
+func TestNoEnumerationAfterACostChange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		before, err := account.New(db, account.Config{BcryptCost: 6, HashSlots: 1, HashQueue: 4, LoginLimit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := before.SignUp(ctx, account.SignUp{Email: "ada@example.com", Password: goodPassword}, account.CLI); err != nil {
+			t.Fatal(err)
+		}
+		after := newService(t, db) // restarted at cost 4
+		work := func(email string) int64 {
+			w0 := after.HashWork()
+			if _, err := after.SignIn(ctx, email, "wrong password", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("%s: %v", email, err)
+			}
+			return after.HashWork() - w0
+		}
+		known, unknown := work("ada@example.com"), work("nobody@example.com")
+		if known != unknown || known != 1<<2 {
+			t.Errorf("bcrypt work: real account %d, unknown email %d; want both 4 (one cost-6 comparison)", known, unknown)
+		}
+	})
+}
