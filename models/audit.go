@@ -24,6 +24,8 @@ const (
 	ActionUserUnlocked      = "user_unlocked"
 	ActionUserDeleted       = "user_deleted"
 	ActionEventDeletedAdmin = "event_deleted_by_admin"
+	ActionRSVP              = "rsvp"
+	ActionRSVPCancelled     = "rsvp_cancelled"
 )
 
 // Audit outcomes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,10 @@ func TestFreshAndAdoptedSchemasMatch(t *testing.T) {
 		if len(applied) == 0 || applied[0].Name != "00001_initial.sql" {
 			t.Errorf("adoption applied %v, want 00001_initial.sql first", applied)
 		}
-		if after := tableDump(t, old); !reflect.DeepEqual(before, after) {
+		// Later migrations add columns: the data intact means every old
+		// column keeps its values (and reading them by name also dodges
+		// PostgreSQL's cached plan for SELECT * of the old row type).
+		if after := tableDumpOf(t, old, before); !reflect.DeepEqual(sortedRows(before), sortedRows(after)) {
 			t.Errorf("data changed by adoption:\nbefore %v\nafter  %v", before, after)
 		}
 		want, got := catalogue(t, fresh), catalogue(t, old)
@@ -140,6 +144,10 @@ func TestNewerSchemaRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		list, err := models.Migrations(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := db.Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)", latest+1, true).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -152,8 +160,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 		}
 		var rows int64
 		db.Raw("SELECT count(*) FROM goose_db_version").Scan(&rows)
-		if rows != latest+2 { // version 0, every migration, the newer one
-			t.Errorf("goose_db_version has %d rows, want %d", rows, latest+2)
+		if want := int64(len(list)) + 2; rows != want { // version 0, every migration, the newer one
+			t.Errorf("goose_db_version has %d rows, want %d", rows, want)
 		}
 	})
 }
@@ -264,6 +272,57 @@ func tableDump(t *testing.T, db *gorm.DB) map[string][]map[string]any {
 			}
 		}
 		out[table] = rows
+	}
+	return out
+}
+
+// tableDumpOf reads the rows of the tables in like, only the columns like's
+// rows have.
+func tableDumpOf(t *testing.T, db *gorm.DB, like map[string][]map[string]any) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for table, old := range like {
+		var cols []string
+		if len(old) > 0 {
+			for k := range old[0] {
+				cols = append(cols, k)
+			}
+		} else {
+			cols = []string{"count(*) AS n"}
+		}
+		var rows []map[string]any
+		q := db.Table(table).Select(strings.Join(cols, ", "))
+		if len(old) > 0 {
+			q = q.Order("1")
+		}
+		if err := q.Find(&rows).Error; err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		if len(old) == 0 {
+			if fmt.Sprint(rows[0]["n"]) != "0" {
+				t.Errorf("%s had no rows, has %v", table, rows[0]["n"])
+			}
+			rows = old
+		}
+		for _, r := range rows {
+			for k, v := range r {
+				r[k] = fmt.Sprint(v)
+			}
+		}
+		out[table] = rows
+	}
+	return out
+}
+
+// sortedRows orders each table's rows by their text, for comparing dumps
+// read in different column orders.
+func sortedRows(dump map[string][]map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for table, rows := range dump {
+		for _, r := range rows {
+			out[table] = append(out[table], fmt.Sprint(r))
+		}
+		sort.Strings(out[table])
 	}
 	return out
 }

@@ -31,6 +31,12 @@ type User struct {
 	LastSignInAt *time.Time
 	CreatedAt    time.Time `gorm:"not null;index"`
 	UpdatedAt    time.Time `gorm:"not null"`
+	// Timezone is the IANA zone the user reads times in; "" means
+	// PLANNER_TIMEZONE.
+	Timezone string `gorm:"size:64;not null;default:''"`
+	// CalendarGen is the generation of the user's calendar feed token,
+	// which is derived from it and the secret keys; rotating moves it on.
+	CalendarGen int `gorm:"not null;default:1"`
 }
 
 // IsAdmin reports whether the user has the admin role.
