@@ -40,6 +40,13 @@ var flashMessages = map[string]string{
 	"user_deleted":     "The user and their events have been deleted.",
 	"event_deleted":    "The event has been deleted.",
 	"last_admin":       "The last enabled admin cannot be demoted, disabled or deleted.",
+	"timezone_saved":   "Your time zone has been saved.",
+	"calendar_rotated": "Your calendar feed has a new address. The old one no longer works.",
+	"rsvp_going":       "You're going. See you there!",
+	"rsvp_waitlisted":  "The event is full: you're on the waitlist and will get a seat when one frees up.",
+	"rsvp_cancelled":   "Your RSVP has been cancelled.",
+	"share_on":         "The share link is on. Anyone with it can see the event.",
+	"share_off":        "The share link is off. It no longer opens the event.",
 }
 
 const flashCookie = "planner_flash"

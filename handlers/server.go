@@ -100,16 +100,19 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
+	notify := noNotifier{}
+	calendar := NewCalendar(cfg, models.NewUsers(db), events)
 	f := features{
 		api:       NewAPI(accounts, sessions),
-		apiEvents: NewAPIEvents(cfg, events, newPublicCache(events)),
+		apiEvents: NewAPIEvents(cfg, events, events, notify, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
-		events:    NewEvents(cfg, events),
+		events:    NewEvents(cfg, events, events, notify),
+		calendar:  calendar,
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, sessions, cfg.Secure()),
-		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions),
+		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, calendar.FeedURL),
 	}
 	s.routes(e, f, sessions)
 	return e, nil
@@ -126,6 +129,7 @@ type features struct {
 	health    *Health
 	auth      *Auth
 	account   *Account
+	calendar  *Calendar
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by
