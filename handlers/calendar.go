@@ -171,7 +171,7 @@ func writeICS(c echo.Context, cal *ics.Calendar, attachment string) error {
 		h.Set(echo.HeaderContentDisposition, `attachment; filename="`+attachment+`"`)
 	}
 	h.Set(echo.HeaderCacheControl, "no-store")
-	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", []byte(cal.Serialize()))
+	return c.Blob(http.StatusOK, "text/calendar; charset=utf-8", []byte(cal.Serialize(ics.WithNewLine("\r\n"))))
 }
 
 // errNoDate answers a calendar file for an event without a date.

@@ -44,7 +44,7 @@ func (s *Sessions) Revoke(ctx context.Context, sid string, expiresAt time.Time) 
 // An unknown user is ErrNotFound.
 func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, bool, error) {
 	stmt, err := s.holder.get(ctx, s.db, readPool, `SELECT id, email, name, role, disabled, token_version, last_sign_in_at,
-	created_at, updated_at, EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = `+param(s.db, 1)+`)
+	created_at, updated_at, timezone, calendar_gen, EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = `+param(s.db, 1)+`)
 	FROM users WHERE id = `+param(s.db, 2))
 	if err != nil {
 		return nil, false, translate("check session", err)
@@ -64,7 +64,7 @@ func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, 
 	var last sql.NullTime
 	var revoked bool
 	if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.TokenVersion, &last,
-		&u.CreatedAt, &u.UpdatedAt, &revoked); err != nil {
+		&u.CreatedAt, &u.UpdatedAt, &u.Timezone, &u.CalendarGen, &revoked); err != nil {
 		return nil, false, translate("check session", err)
 	}
 	u.LastSignInAt = nullTime(last)
