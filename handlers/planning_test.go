@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 
 	ics "github.com/arran4/golang-ical"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/dbtest"
+	"gorm.io/gorm"
 )
 
 // planningFixture is an app with an owner, three guests and their browsers.
@@ -609,4 +612,67 @@ func TestHomeAndMine(t *testing.T) {
 	if got := testid(t, mine, "my-rsvp-badge"); got != "You're going" {
 		t.Errorf("My events badge %q", got)
 	}
+}
+
+// TestConcurrentRSVPsOverHTTP: 64 people answer one event with 5 seats at
+// the same moment through the API, on SQLite and PostgreSQL: exactly 5 are
+// told they are going, the event JSON agrees, and the attendees list too.
+func TestConcurrentRSVPsOverHTTP(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		app := newTestAppOn(t, db)
+		owner := app.createUser("owner@example.com", goodPassword, models.RoleUser)
+		start := time.Now().Add(24 * time.Hour)
+		in := models.EventInput{Title: "Hot", StartsAt: &start, Capacity: intp(5)}
+		in.Normalize()
+		e, err := models.NewEvents(db).Create(context.Background(), owner.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 64
+		c := app.client()
+		tokens := make([]string, n)
+		hash := hashOf(t, goodPassword)
+		for i := range tokens {
+			u, err := models.NewUsers(db).Create(context.Background(), fmt.Sprintf("p%d@example.com", i), "", hash, models.RoleUser)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens[i] = c.token(u.Email, goodPassword)
+		}
+		path := fmt.Sprintf("/api/event/%d/rsvp", e.ID)
+		statuses := make([]string, n)
+		parallel(n, func(i int) {
+			cl := app.client()
+			rec := cl.api("POST", path, tokens[i], nil)
+			var got EventJSON
+			if rec.Code == 200 && json.Unmarshal(rec.Body.Bytes(), &got) == nil && got.MyRSVP != nil {
+				statuses[i] = *got.MyRSVP
+			} else {
+				statuses[i] = fmt.Sprintf("%d %s", rec.Code, rec.Body.String())
+			}
+		})
+		going, waiting := 0, 0
+		for _, s := range statuses {
+			switch s {
+			case models.RSVPGoing:
+				going++
+			case models.RSVPWaitlisted:
+				waiting++
+			default:
+				t.Errorf("answer %q", s)
+			}
+		}
+		if going != 5 || waiting != n-5 {
+			t.Errorf("%d going, %d waiting; want 5 and %d", going, waiting, n-5)
+		}
+		got := decode[EventJSON](t, c.api("GET", fmt.Sprintf("/api/event/%d", e.ID), "", nil))
+		if got.GoingCount != 5 || got.Waitlist != n-5 {
+			t.Errorf("event JSON counts %d/%d", got.GoingCount, got.Waitlist)
+		}
+		att := decode[struct{ Going, Waitlist []AttendeeJSON }](t, c.api("GET", fmt.Sprintf("/api/event/%d/attendees", e.ID),
+			c.token(owner.Email, goodPassword), nil))
+		if len(att.Going) != 5 || len(att.Waitlist) != n-5 {
+			t.Errorf("attendees %d/%d", len(att.Going), len(att.Waitlist))
+		}
+	})
 }
