@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -675,4 +678,77 @@ func TestConcurrentRSVPsOverHTTP(t *testing.T) {
 			t.Errorf("attendees %d/%d", len(att.Going), len(att.Waitlist))
 		}
 	})
+}
+
+// icalendarCheck is run by Debian's python3-icalendar: it parses the file
+// strictly, checks each event's required properties and prints each
+// DTSTART as a UTC instant.
+const icalendarCheck = `
+import sys, datetime, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())
+assert cal.get('VERSION') == '2.0' and cal.get('PRODID'), 'VERSION/PRODID'
+zones = {str(tz.get('TZID')) for tz in cal.walk('VTIMEZONE')}
+for tz in cal.walk('VTIMEZONE'):
+    parts = tz.walk('STANDARD') + tz.walk('DAYLIGHT')
+    assert parts, 'empty VTIMEZONE'
+    for p in parts:
+        for k in ('DTSTART', 'TZOFFSETFROM', 'TZOFFSETTO'):
+            assert p.get(k) is not None, k
+for ev in cal.walk('VEVENT'):
+    for k in ('UID', 'DTSTAMP', 'DTSTART', 'SEQUENCE', 'SUMMARY'):
+        assert ev.get(k) is not None, k
+    start = ev.decoded('DTSTART')
+    assert start.tzinfo is not None, 'floating DTSTART'
+    tzid = ev['DTSTART'].params.get('TZID')
+    assert tzid in zones, 'TZID without VTIMEZONE: %s' % tzid
+    print(ev.get('UID'), start.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))
+`
+
+// TestICSReadByPythonIcalendar: a second, independent parser (Python's
+// icalendar, from Debian) reads the event file and a feed with two zones
+// and finds the same instants.
+func TestICSReadByPythonIcalendar(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import icalendar, pytz").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3-icalendar is not installed (CI installs it)")
+		}
+		t.Skip("python3-icalendar not installed")
+	}
+	f := newPlanningFixture(t)
+	s1 := time.Date(2031, 3, 29, 23, 0, 0, 0, time.UTC)
+	e1 := s1.Add(4 * time.Hour)
+	// 07:30 UTC is 02:30 EST, just after New York's clocks went back. (A
+	// start in the repeated hour, 01:00–02:00 local, is written as RFC 5545
+	// §3.3.5 says, meaning its first occurrence, but python-icalendar 4
+	// with pytz reads the second: not a fair check.)
+	s2 := time.Date(2031, 11, 2, 7, 30, 0, 0, time.UTC)
+	a := f.event(t, models.EventInput{Title: "Berlin night", StartsAt: &s1, EndsAt: &e1, Timezone: "Europe/Berlin"})
+	b := f.event(t, models.EventInput{Title: "New York morning, fall back", StartsAt: &s2, Timezone: "America/New_York"})
+	dir := t.TempDir()
+	run := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(py, "-c", icalendarCheck, p).CombinedOutput()
+		if err != nil {
+			t.Fatalf("python icalendar on %s: %v\n%s\n%s", name, err, out, body)
+		}
+		return string(out)
+	}
+	out := run("event.ics", f.gc[0].get(fmt.Sprintf("/events/%d.ics", a.ID)).Body.String())
+	if want := fmt.Sprintf("event-%d@planner.test 2031-03-29T23:00:00Z\n", a.ID); out != want {
+		t.Errorf("python read %q, want %q", out, want)
+	}
+	feed, _ := doc(t, f.oc.get("/account")).Find(`[data-testid="feed-url"]`).Attr("value")
+	u, _ := url.Parse(feed)
+	out = run("feed.ics", f.app.client().get(u.Path).Body.String())
+	for _, want := range []string{fmt.Sprintf("event-%d@planner.test 2031-03-29T23:00:00Z", a.ID),
+		fmt.Sprintf("event-%d@planner.test 2031-11-02T07:30:00Z", b.ID)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("python read the feed as %q, want %q in it", out, want)
+		}
+	}
 }
