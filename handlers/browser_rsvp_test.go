@@ -156,4 +156,29 @@ func TestBrowserRSVPFlow(t *testing.T) {
 		}
 		screenshot(t, ctx, page.name+"-phone.png")
 	}
+
+	// The owner's pages at phone width: the attendees list, the event form
+	// and the account page with the feed address.
+	step("owner signs in", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="logout"]`)))
+	signOut()
+	signIn("owner@example.com")
+	for _, page := range []struct{ name, url string }{
+		{"attendees", eventURL + "/attendees"}, {"event-owner", eventURL}, {"event-form", eventURL + "/edit"}, {"account", base + "/account"},
+	} {
+		step("phone "+page.name, chromedp.Navigate(page.url), chromedp.WaitVisible(chromedp.CSS("main")))
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const w = document.documentElement.clientWidth;
+			const over = [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > w + 1);
+			return over.slice(0, 5).map(el => el.tagName + '.' + el.className).join(', ');
+		})()`))
+		if err != nil || wide != "" {
+			t.Errorf("phone %s: wider than the screen: %q (%v)", page.name, wide, err)
+		}
+		screenshot(t, ctx, page.name+"-phone.png")
+		if page.name == "attendees" {
+			if got := text(`[data-testid="going"] [data-testid="attendee"]`); !strings.Contains(got, "grace@example.com") {
+				t.Errorf("attendees page: %q", got)
+			}
+		}
+	}
 }
