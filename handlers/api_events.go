@@ -293,9 +293,12 @@ func (h *APIEvents) Update(c echo.Context) error {
 	if err := h.check(in, problems); err != nil {
 		return err
 	}
-	updated, err := h.events.Update(c.Request().Context(), e.ID, in)
+	updated, promoted, err := h.events.UpdatePromoting(c.Request().Context(), e.ID, in)
 	if err != nil {
 		return err
+	}
+	if len(promoted) > 0 {
+		h.notify.Promoted(c.Request().Context(), updated, promoted)
 	}
 	out, _, err := h.eventJSON(c, updated)
 	if err != nil {

@@ -25,6 +25,7 @@ type eventStore interface {
 	Get(ctx context.Context, id uint) (*models.Event, error)
 	Create(ctx context.Context, creatorID uint, in models.EventInput) (*models.Event, error)
 	Update(ctx context.Context, id uint, in models.EventInput) (*models.Event, error)
+	UpdatePromoting(ctx context.Context, id uint, in models.EventInput) (*models.Event, []uint, error)
 	Delete(ctx context.Context, id uint) error
 	DeleteAudited(ctx context.Context, id uint, entry models.AuditEntry) error
 	CountByCreator(ctx context.Context, creatorID uint) (int64, error)
@@ -262,7 +263,10 @@ func (h *Events) Edit(c echo.Context) error {
 func (h *Events) Update(c echo.Context) error {
 	e := eventOf(c)
 	return h.save(c, editEventPage(e), func(ctx context.Context, in models.EventInput) (uint, error) {
-		_, err := h.events.Update(ctx, e.ID, in)
+		updated, promoted, err := h.events.UpdatePromoting(ctx, e.ID, in)
+		if err == nil && len(promoted) > 0 {
+			h.notify.Promoted(ctx, updated, promoted)
+		}
 		return e.ID, err
 	})
 }

@@ -372,6 +372,14 @@ func (s *Events) Get(ctx context.Context, id uint) (*Event, error) {
 // Update replaces every settable field of event id with in (normalised and
 // valid) and returns the stored event.
 func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, error) {
+	e, _, err := s.UpdatePromoting(ctx, id, in)
+	return e, err
+}
+
+// UpdatePromoting is Update, also returning the waiters a larger capacity
+// (or none) gave a seat, first first, so they can be told.
+func (s *Events) UpdatePromoting(ctx context.Context, id uint, in EventInput) (*Event, []uint, error) {
+	var promoted []uint
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Event
 		if err := lockEvent(tx).First(&e, id).Error; err != nil {
@@ -387,13 +395,14 @@ func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, er
 			return err
 		}
 		// A larger capacity (or none) lets waiters in at once.
-		_, err = fillFromWaitlist(ctx, tx, &e)
+		promoted, err = fillFromWaitlist(ctx, tx, &e)
 		return err
 	})
 	if err != nil {
-		return nil, translate("update event", err)
+		return nil, nil, translate("update event", err)
 	}
-	return s.Get(ctx, id)
+	e, err := s.Get(ctx, id)
+	return e, promoted, err
 }
 
 // Delete removes event id (its tags go with it).

@@ -197,8 +197,12 @@ func fillFromWaitlist(ctx context.Context, tx *gorm.DB, e *Event) ([]uint, error
 		e.GoingCount++
 		e.WaitlistCount--
 		promoted = append(promoted, next.UserID)
-		entry := AuditEntry{ActorID: idText(next.UserID), Action: ActionRSVP, Target: fmt.Sprintf("event %d", e.ID),
-			Outcome: "promoted"}
+		var email string
+		if err := tx.Model(&User{}).Select("email").Where("id = ?", next.UserID).Scan(&email).Error; err != nil {
+			return nil, err
+		}
+		entry := AuditEntry{ActorEmail: email, ActorID: idText(next.UserID), Action: ActionRSVP,
+			Target: fmt.Sprintf("event %d", e.ID), Outcome: "promoted"}
 		if err := NewAudit(tx).Record(ctx, entry); err != nil {
 			return nil, err
 		}

@@ -109,9 +109,12 @@ func TestRSVPClosedAndCapacityChanges(t *testing.T) {
 		in := e.Input()
 		three := 3
 		in.Capacity, in.RSVPClosed = &three, true
-		got, err := s.Update(ctx, e.ID, in)
+		got, promoted, err := s.UpdatePromoting(ctx, e.ID, in)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(promoted) != 2 || promoted[0] != b.ID || promoted[1] != c.ID {
+			t.Errorf("promoted %v, want [%d %d] in waitlist order", promoted, b.ID, c.ID)
 		}
 		if got.GoingCount != 3 || got.WaitlistCount != 0 || got.Sequence != e.Sequence+1 || got.RSVPOpen {
 			t.Errorf("after raising capacity: %+v", got)
