@@ -48,9 +48,12 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 // this binary's, so that the user commands and `serve --no-migrate` never
 // write through a schema they do not know.
 func openDB(ctx context.Context, c config, log *slog.Logger, migrate bool) (*gorm.DB, error) {
-	db, err := models.Open(c.databaseURL, log)
+	db, err := models.Open(c.databaseURL, log) // ErrNoFTS5 for SQLite in a build without the tag
 	if err != nil {
 		return nil, err
+	}
+	if !models.SQLiteFTS5 {
+		log.Warn("this binary was built without the sqlite_fts5 build tag: it serves PostgreSQL only")
 	}
 	if err := prepareSchema(ctx, db, log, migrate); err != nil {
 		_ = models.Close(db)
