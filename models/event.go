@@ -223,11 +223,13 @@ func plainText(s string) bool {
 type Events struct {
 	db    *gorm.DB
 	stmts eventStmts
+	// The search windows (searchWindow, scanWindow); tests shrink them.
+	window, scanWindow int
 }
 
 // NewEvents returns the event store backed by db.
 func NewEvents(db *gorm.DB) *Events {
-	return &Events{db: db}
+	return &Events{db: db, window: searchWindow, scanWindow: scanWindow}
 }
 
 // Create stores a new event by creator. in must be normalised and valid.

@@ -32,6 +32,12 @@ func (c *sqlCapture) Trace(_ context.Context, _ time.Time, fc func() (string, in
 // listing reads an index in the page's order and stops when the page is
 // full: no sorting of all matches (a temp B-tree) and no OR over two
 // indexes, either of which makes a page cost more as the table grows.
+//
+// Searches (with windows shrunk so that these few events take every path)
+// may sort, but only what is bounded whatever the size of the table: the
+// rows of their window, which itself must be read in page order through an
+// index and stop at its limit, or the matches the FTS5 index gives, which
+// must then be the outer loop with events read by id.
 func TestListQueryPlansScale(t *testing.T) {
 	db := dbtest.SQLite(t)
 	ctx := context.Background()
@@ -50,14 +56,30 @@ func TestListQueryPlansScale(t *testing.T) {
 	}
 	capture := &sqlCapture{Interface: logger.Discard}
 	traced := models.NewEvents(db.Session(&gorm.Session{Logger: capture}))
+	models.SetSearchWindows(traced, 3, 4)
 	now := *at(0)
-	for _, q := range []models.EventQuery{
+	queries := []models.EventQuery{
 		{Order: models.OrderID, Limit: 5},
 		{Viewer: u, Order: models.OrderID, Limit: 5},
 		{Order: models.OrderBrowse, Limit: 5},
 		{Viewer: u, Order: models.OrderBrowse, Limit: 5},
 		{Viewer: u, Order: models.OrderUpcoming, Limit: 5},
-	} {
+		{Viewer: u, AllPrivate: true, Order: models.OrderNewest, Limit: 5}, // the admin's list
+	}
+	for _, base := range queries[:len(queries):len(queries)] {
+		// No match, a common term, short ones (common and rare), and with a
+		// tag where the listing itself reads the tag's index in page order.
+		for _, term := range []string{"nomatch", "event", "ev", "zq"} {
+			q := base
+			q.Q = term
+			queries = append(queries, q)
+			if q.Order == models.OrderID {
+				q.Tag = "go"
+				queries = append(queries, q)
+			}
+		}
+	}
+	for _, q := range queries {
 		q.Now = now
 		for page := 0; page < 4; page++ { // first pages and cursor pages
 			p, err := traced.List(ctx, q)
@@ -73,24 +95,86 @@ func TestListQueryPlansScale(t *testing.T) {
 	if len(capture.stmt) == 0 {
 		t.Fatal("no statement captured")
 	}
+	kinds := map[string]int{}
 	for _, sql := range capture.stmt {
-		var plan []string
-		rows, err := db.Raw("EXPLAIN QUERY PLAN " + sql).Rows()
-		if err != nil {
-			t.Fatalf("explain %s: %v", sql, err)
-		}
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, " | ")
-		if strings.Contains(all, "TEMP B-TREE") || strings.Contains(all, "MULTI-INDEX OR") {
-			t.Errorf("plan grows with the table:\n%s\n%s", sql, all)
+		switch {
+		case strings.Contains(sql, "MATCH"):
+			kinds["index"]++
+		case strings.Contains(sql, ") AS events"):
+			kinds["window"]++
+		case strings.Contains(sql, "OFFSET"):
+			kinds["window end"]++
 		}
 	}
+	for _, k := range []string{"index", "window", "window end"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s statement captured: the test does not take every path", k)
+		}
+	}
+	for _, sql := range capture.stmt {
+		if problem := planProblem(t, db, sql); problem != "" {
+			t.Errorf("plan grows with the table (%s):\n%s", problem, sql)
+		}
+	}
+}
+
+// planProblem explains sql on SQLite and says what in its plan makes it
+// cost more as the table grows, "" when nothing does.
+func planProblem(t *testing.T, db *gorm.DB, sql string) string {
+	t.Helper()
+	type step struct {
+		parent int
+		detail string
+	}
+	plan := map[int]step{}
+	var order []int
+	rows, err := db.Raw("EXPLAIN QUERY PLAN " + sql).Rows()
+	if err != nil {
+		t.Fatalf("explain %s: %v", sql, err)
+	}
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan[id] = step{parent, detail}
+		order = append(order, id)
+	}
+	rows.Close()
+	var all []string
+	for _, id := range order {
+		all = append(all, plan[id].detail)
+	}
+	text := strings.Join(all, " | ")
+	// inWindow reports whether a step belongs to the search's window.
+	inWindow := func(id int) bool {
+		for p := plan[id].parent; p != 0; p = plan[p].parent {
+			if plan[p].detail == "CO-ROUTINE events" {
+				return true
+			}
+		}
+		return false
+	}
+	window := strings.Contains(text, "CO-ROUTINE events")
+	fts := strings.Contains(sql, "MATCH")
+	if strings.Contains(text, "MULTI-INDEX OR") {
+		return "an OR over two indexes: " + text
+	}
+	for i, id := range order {
+		d := plan[id].detail
+		switch {
+		case fts && i == 0 && !strings.HasPrefix(d, "SCAN events_search VIRTUAL TABLE INDEX 0:M"):
+			return "the FTS5 index is not the outer loop: " + text
+		case fts && (d == "SCAN events" || strings.HasPrefix(d, "SCAN events ")):
+			return "a scan beside the index: " + text
+		case fts && strings.HasPrefix(d, "SEARCH events ") && !strings.Contains(d, "INTEGER PRIMARY KEY"):
+			return "events read by another key than the index's rowid: " + text
+		case strings.Contains(d, "TEMP B-TREE") && (!window && !fts || inWindow(id)):
+			return "a sort of every match: " + text
+		case window && !inWindow(id) && strings.HasPrefix(d, "SEARCH events "):
+			return "the window's rows read again: " + text
+		}
+	}
+	return ""
 }
