@@ -223,13 +223,14 @@ func plainText(s string) bool {
 type Events struct {
 	db    *gorm.DB
 	stmts eventStmts
-	// The search windows (searchWindow, scanWindow); tests shrink them.
-	window, scanWindow int
+	// The search's bounds (fewMatches, searchWindow, scanWindow); tests
+	// shrink them.
+	few, window, scanWindow int
 }
 
 // NewEvents returns the event store backed by db.
 func NewEvents(db *gorm.DB) *Events {
-	return &Events{db: db, window: searchWindow, scanWindow: scanWindow}
+	return &Events{db: db, few: fewMatches, window: searchWindow, scanWindow: scanWindow}
 }
 
 // Create stores a new event by creator. in must be normalised and valid.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -117,6 +118,28 @@ func segments(order EventOrder) []segment {
 // each page is found from the previous page's last key through an index,
 // never by counting or skipping rows, so page 1,000 costs what page 1 does.
 func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
+	if strings.TrimSpace(q.Q) != "" && isPostgres(s.db) {
+		// A search's plan depends on its term: a rare one through the GIN
+		// indexes, a common one along the page order. PostgreSQL would
+		// settle on one generic plan for a prepared statement after a few
+		// runs (a sequential scan that reads the whole table for a rare
+		// term); custom plans, in a read-only transaction, keep each term's
+		// own.
+		var page EventPage
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SET LOCAL plan_cache_mode = force_custom_plan").Error; err != nil {
+				return err
+			}
+			var err error
+			page, err = (&Events{db: tx, few: s.few, window: s.window, scanWindow: s.scanWindow}).list(ctx, q)
+			return err
+		}, &sql.TxOptions{ReadOnly: true})
+		return page, err
+	}
+	return s.list(ctx, q)
+}
+
+func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 	if q.Limit <= 0 || q.Limit > MaxPageSize {
 		q.Limit = 50
 	}
@@ -152,13 +175,21 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 	if backward {
 		step = -1
 	}
+	var sr *search
+	if term := strings.TrimSpace(q.Q); term != "" {
+		prepared := newSearch(term)
+		if err := s.prepareSearch(ctx, &prepared); err != nil {
+			return EventPage{}, err
+		}
+		sr = &prepared
+	}
 	var stop *cursor // where a search stopped looking, if it did
 	for si := start; si >= 0 && si < len(segs) && len(found) <= q.Limit; si += step {
 		var at *cursor
 		if cur != nil && si == cur.Seg {
 			at = cur
 		}
-		rows, end, err := s.segmentRows(ctx, q, segs[si], now, at, backward, q.Limit+1-len(found))
+		rows, end, err := s.segmentRows(ctx, q, sr, segs[si], now, at, backward, q.Limit+1-len(found))
 		if err != nil {
 			return EventPage{}, err
 		}
@@ -247,9 +278,9 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 // segmentRows reads up to n events of one segment past (or, backward,
 // before) the cursor at. A search may stop early (see searchRows): stop is
 // then the key of the last event it looked at, where the next page begins.
-func (s *Events) segmentRows(ctx context.Context, q EventQuery, seg segment, now time.Time, at *cursor, backward bool, n int) ([]Event, *listKey, error) {
-	if term := strings.TrimSpace(q.Q); term != "" {
-		return s.searchRows(ctx, newSearch(term), q, seg, now, keyOf(at), backward, n)
+func (s *Events) segmentRows(ctx context.Context, q EventQuery, sr *search, seg segment, now time.Time, at *cursor, backward bool, n int) ([]Event, *listKey, error) {
+	if sr != nil {
+		return s.searchRows(ctx, sr, q, seg, now, keyOf(at), backward, n)
 	}
 	l := listing{q: q, seg: seg, now: now, backward: backward}
 	tx, err := l.where(eventQuery(ctx, s.db), keyOf(at))

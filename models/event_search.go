@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -16,27 +17,37 @@ import (
 // lower-cases under the "C" collation to agree), so é and É are different
 // letters on both and every search finds the same events on both.
 //
-// A search walks each segment of the listing in page order, the same index
-// the listing uses, and reads at most a window of events there: a term that
-// many events hold fills the page at once. When the window ends first, a
-// term the index can serve (three letters or digits in a row) is looked up
-// in it, past the window, and only its matches are sorted; the others (one
-// or two characters, or punctuation) end the page where the window ended,
-// with a cursor to go on from there. Either way no search reads more than a
-// window of rows it may not return, whatever the size of the table.
+// A term the trigram indexes serve (three letters or digits in a row) first
+// asks the index how many events might match, counting no further than
+// fewMatches. Fewer than that, and the page is those candidates, filtered
+// and sorted: a rare term, or one no event has, costs the same at a million
+// events as at a thousand. More, and the term is common: each segment of
+// the listing is read in page order, the index the listing itself uses,
+// for at most a window of events, which a common term fills at once; what
+// the window leaves is looked up in the index past it.
+//
+// A term the indexes cannot serve (one or two characters, or punctuation)
+// reads at most scanWindow events of a segment in page order and ends the
+// page where it stopped, with a cursor to go on from there: such a page
+// may be short, or empty, and still have a next one. No search reads more than a
+// bounded number of rows it may not return, whatever the size of the table.
 const (
-	// searchWindow is how many events a search reads in page order before
-	// it asks the index.
+	// fewMatches is how many candidates the index may give for a term to
+	// be looked up in the index alone.
+	fewMatches = 1000
+	// searchWindow is how many events of a segment a common term reads in
+	// page order before it asks the index.
 	searchWindow = 1000
 	// scanWindow is how many events one page of a search the index cannot
 	// serve reads at most.
-	scanWindow = 10000
+	scanWindow = 3000
 )
 
 // search is one search term, prepared.
 type search struct {
 	like  string // a LIKE pattern matching the term anywhere, A-Z lower-cased
 	match string // an FTS5 phrase for the term, "" when no index serves it
+	few   bool   // the index gives fewer than fewMatches candidates
 }
 
 func newSearch(term string) search {
@@ -94,23 +105,53 @@ func (sr search) matches(tx *gorm.DB) *gorm.DB {
 		col("location")+` LIKE @q ESCAPE '\')`, map[string]any{"q": sr.like})
 }
 
+// prepareSearch counts the index's candidates for a term it serves.
+func (s *Events) prepareSearch(ctx context.Context, sr *search) error {
+	if sr.match == "" {
+		return nil
+	}
+	var probe *gorm.DB
+	if isPostgres(s.db) {
+		probe = sr.matches(prepared(ctx, s.db).Table("events").Select("1"))
+	} else {
+		probe = prepared(ctx, s.db).Table("events_search").Select("1").Where("events_search MATCH ?", sr.match)
+	}
+	var n int
+	err := prepared(ctx, s.db).Table("(?) AS candidates", probe.Limit(s.few)).Select("COUNT(*)").Row().Scan(&n)
+	if err != nil {
+		return translate("search events", err)
+	}
+	sr.few = n < s.few
+	return nil
+}
+
 // searchRows reads up to n events of one segment that match sr, past at in
-// the walk's direction (see the comment on searchWindow).
-func (s *Events) searchRows(ctx context.Context, sr search, q EventQuery, seg segment, now time.Time, at *listKey, backward bool, n int) ([]Event, *listKey, error) {
+// the walk's direction (see the comment on fewMatches). stop is where a
+// search the index cannot serve reached the end of its window.
+func (s *Events) searchRows(ctx context.Context, sr *search, q EventQuery, seg segment, now time.Time, at *listKey, backward bool, n int) ([]Event, *listKey, error) {
 	l := listing{q: q, seg: seg, now: now, backward: backward}
+	if sr.few {
+		return s.indexRows(ctx, sr, l, at, n)
+	}
 	window := s.window
 	if sr.match == "" {
 		window = s.scanWindow
 	}
 
 	// The window: the next events in page order, then those that match.
+	// SQLite reads the window as a co-routine in its order and, with
+	// nested loops only, keeps that order: sorting again would read the
+	// whole window first (TestListQueryPlansScale checks the plan).
 	inner, err := l.where(s.db.WithContext(ctx).Table("events").Select("events.*"), at)
 	if err != nil {
 		return nil, nil, err
 	}
-	tx := prepared(ctx, s.db).Table("(?) AS events", l.order(inner).Limit(window)).
-		Select(eventColumns).Joins(eventCreatorJoin)
-	rows, err := readEvents(l.order(sr.matches(tx)).Limit(n))
+	tx := sr.matches(prepared(ctx, s.db).Table("(?) AS events", l.order(inner).Limit(window)).
+		Select(eventColumns).Joins(eventCreatorJoin))
+	if isPostgres(s.db) {
+		tx = l.order(tx) // PostgreSQL knows the window's order and keeps it without a sort
+	}
+	rows, err := readEvents(tx.Limit(n))
 	if err != nil {
 		return nil, nil, translate("search events", err)
 	}
@@ -118,7 +159,8 @@ func (s *Events) searchRows(ctx context.Context, sr search, q EventQuery, seg se
 		return rows, nil, nil
 	}
 
-	// Where the window ended; nothing there means the segment did.
+	// Where the window ended; nothing there means the segment did, and
+	// the next segment gets a window of its own.
 	last, err := l.where(prepared(ctx, s.db).Table("events").Select("events.id, events.starts_at"), at)
 	if err != nil {
 		return nil, nil, err
@@ -127,7 +169,7 @@ func (s *Events) searchRows(ctx context.Context, sr search, q EventQuery, seg se
 	var start sql.NullTime
 	err = l.order(last).Offset(window-1).Limit(1).Row().Scan(&end.id, &start)
 	switch {
-	case err == sql.ErrNoRows:
+	case errors.Is(err, sql.ErrNoRows):
 		return rows, nil, nil
 	case err != nil:
 		return nil, nil, translate("search events", err)
@@ -136,8 +178,16 @@ func (s *Events) searchRows(ctx context.Context, sr search, q EventQuery, seg se
 	if sr.match == "" {
 		return rows, &end, nil
 	}
+	more, _, err := s.indexRows(ctx, sr, l, &end, n-len(rows))
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(rows, more...), nil, nil
+}
 
-	// The index, past the window: only the matches are read and sorted.
+// indexRows reads up to n events of the listing that match sr, past at,
+// through the index: only the index's candidates are read and sorted.
+func (s *Events) indexRows(ctx context.Context, sr *search, l listing, at *listKey, n int) ([]Event, *listKey, error) {
 	var ix *gorm.DB
 	if isPostgres(s.db) {
 		ix = eventQuery(ctx, s.db) // the GIN indexes serve the LIKE itself
@@ -146,12 +196,13 @@ func (s *Events) searchRows(ctx context.Context, sr search, q EventQuery, seg se
 		ix = prepared(ctx, s.db).Table("events_search CROSS JOIN events ON events.id = events_search.rowid").
 			Select(eventColumns).Joins(eventCreatorJoin).Where("events_search MATCH ?", sr.match)
 	}
-	if ix, err = l.where(ix, &end); err != nil {
+	ix, err := l.where(ix, at)
+	if err != nil {
 		return nil, nil, err
 	}
-	more, err := readEvents(l.order(sr.matches(ix)).Limit(n - len(rows)))
+	rows, err := readEvents(l.order(sr.matches(ix)).Limit(n))
 	if err != nil {
 		return nil, nil, translate("search events", err)
 	}
-	return append(rows, more...), nil, nil
+	return rows, nil, nil
 }

@@ -157,8 +157,9 @@ func listAll(t *testing.T, s *models.Events, q models.EventQuery) []uint {
 // PostgreSQL and runs every search in every listing on both: the ids, in
 // page order, must be the same on both and the same as the search's
 // meaning (fold, above) applied to the listing without a search. Small
-// windows make these few events take every path: the window, the index
-// after it, and the bounded scan that ends a page early.
+// bounds make these few events take every path: the index alone, the
+// window and the index after it, and the bounded scan that ends a page
+// early.
 func TestSearchSameOnBothDatabases(t *testing.T) {
 	type side struct {
 		ada, admin *models.User
@@ -188,13 +189,13 @@ func TestSearchSameOnBothDatabases(t *testing.T) {
 		t.Fatal("the two databases hold different events")
 	}
 	type variant struct {
-		name           string
-		window, scan   int
-		viewer         func(side) (*models.User, bool)
-		order          models.EventOrder
-		tag            string
-		limit          int
-		skipSmallTerms bool
+		name              string
+		few, window, scan int
+		viewer            func(side) (*models.User, bool)
+		order             models.EventOrder
+		tag               string
+		limit             int
+		skipSmallTerms    bool
 	}
 	var variants []variant
 	viewers := map[string]func(side) (*models.User, bool){
@@ -205,18 +206,19 @@ func TestSearchSameOnBothDatabases(t *testing.T) {
 	for vn, v := range viewers {
 		for _, o := range []models.EventOrder{models.OrderID, models.OrderUpcoming, models.OrderNewest, models.OrderBrowse} {
 			variants = append(variants,
-				variant{name: fmt.Sprintf("%s/order%d/small", vn, o), window: 4, scan: 3, viewer: v, order: o, limit: 3},
-				variant{name: fmt.Sprintf("%s/order%d", vn, o), window: 1000, scan: 10000, viewer: v, order: o, limit: 2})
+				variant{name: fmt.Sprintf("%s/order%d/small", vn, o), few: 2, window: 4, scan: 3, viewer: v, order: o, limit: 3},
+				variant{name: fmt.Sprintf("%s/order%d", vn, o), few: 1000, window: 1000, scan: 3000, viewer: v, order: o, limit: 2})
 		}
 	}
 	variants = append(variants,
-		variant{name: "user/browse/tag", window: 3, scan: 2, viewer: viewers["user"], order: models.OrderBrowse, tag: "GO", limit: 2},
-		variant{name: "anonymous/id/tag", window: 1000, scan: 10000, viewer: viewers["anonymous"], order: models.OrderID, tag: "go", limit: 50})
+		variant{name: "user/browse/tag", few: 1, window: 3, scan: 2, viewer: viewers["user"], order: models.OrderBrowse, tag: "GO", limit: 2},
+		variant{name: "user/browse/window", few: 1, window: 5, scan: 7, viewer: viewers["user"], order: models.OrderBrowse, limit: 4},
+		variant{name: "anonymous/id/tag", few: 1000, window: 1000, scan: 3000, viewer: viewers["anonymous"], order: models.OrderID, tag: "go", limit: 50})
 
 	now := *at(0)
 	for _, v := range variants {
 		for _, sd := range []side{lite, pg} {
-			models.SetSearchWindows(sd.events, v.window, v.scan)
+			models.SetSearchBounds(sd.events, v.few, v.window, v.scan)
 		}
 		query := func(sd side, term string) models.EventQuery {
 			u, all := v.viewer(sd)
@@ -256,7 +258,7 @@ func TestSearchSeesEveryWrite(t *testing.T) {
 		ctx := context.Background()
 		u := mkUser(t, db, "ada@example.com", models.RoleUser)
 		s := models.NewEvents(db)
-		models.SetSearchWindows(s, 1, 1) // straight to the index
+		models.SetSearchBounds(s, 1000, 1, 1) // the index alone
 		for i := range 5 {
 			mkEvent(t, s, u.ID, fmt.Sprintf("Filler %d", i), nil, "public")
 		}

@@ -4,6 +4,8 @@ package models
 // checks every field against the migrated schema.
 var SchemaModels = []any{&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{}}
 
-// SetSearchWindows shrinks the search windows of s, so that small test data
+// SetSearchBounds shrinks the bounds of s's search, so that small test data
 // takes every path of a search.
-func SetSearchWindows(s *Events, window, scan int) { s.window, s.scanWindow = window, scan }
+func SetSearchBounds(s *Events, few, window, scan int) {
+	s.few, s.window, s.scanWindow = few, window, scan
+}

@@ -28,8 +28,8 @@ BEGIN
     END IF;
     SELECT quote_ident(n.nspname) INTO ns
         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
-    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_title ON events USING gin (lower(title COLLATE "C") %s.gin_trgm_ops)', ns);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_description ON events USING gin (lower(description COLLATE "C") %s.gin_trgm_ops)', ns);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_location ON events USING gin (lower(location COLLATE "C") %s.gin_trgm_ops)', ns);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_title ON events USING gin (lower(title COLLATE "C") %s.gin_trgm_ops) WITH (gin_pending_list_limit = 512)', ns);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_description ON events USING gin (lower(description COLLATE "C") %s.gin_trgm_ops) WITH (gin_pending_list_limit = 512)', ns);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS idx_events_search_location ON events USING gin (lower(location COLLATE "C") %s.gin_trgm_ops) WITH (gin_pending_list_limit = 512)', ns);
 END $$;
 -- +goose StatementEnd
