@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -182,6 +183,15 @@ func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 			return EventPage{}, err
 		}
 		sr = &prepared
+		if slots := scanSlots(s.db); slots != nil && !sr.few {
+			// Wait for a slot no longer than the request may last.
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				return EventPage{}, fmt.Errorf("search events: %w (%w)", ErrBusy, ctx.Err())
+			}
+		}
 	}
 	var stop *cursor // where a search stopped looking, if it did
 	for si := start; si >= 0 && si < len(segs) && len(found) <= q.Limit; si += step {

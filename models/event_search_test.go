@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -307,4 +308,35 @@ func TestSearchSeesEveryWrite(t *testing.T) {
 			t.Errorf("filler finds %v", got)
 		}
 	})
+}
+
+// TestSearchScanWaitsNoLongerThanItsRequest holds every scan slot: a
+// search that would scan gives up with ErrBusy when its request's time is
+// up, and one the index answers alone does not wait at all.
+func TestSearchScanWaitsNoLongerThanItsRequest(t *testing.T) {
+	db := dbtest.SQLite(t)
+	u := mkUser(t, db, "ada@example.com", models.RoleUser)
+	s := models.NewEvents(db)
+	mkEvent(t, s, u.ID, "Okapi evening", nil, "public")
+	release := models.HoldScanSlots(db)
+	held := true
+	defer func() {
+		if held {
+			release()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.List(ctx, models.EventQuery{Q: "ok", Now: time.Now()}); !errors.Is(err, models.ErrBusy) {
+		t.Errorf("a short search with every slot taken = %v, want ErrBusy", err)
+	}
+	p, err := s.List(context.Background(), models.EventQuery{Q: "okapi", Now: time.Now()})
+	if err != nil || len(p.Events) != 1 {
+		t.Errorf("a rare term with every slot taken = %v, %v; want the event at once", p.Events, err)
+	}
+	release()
+	held = false
+	if p, err := s.List(context.Background(), models.EventQuery{Q: "ok", Now: time.Now()}); err != nil || len(p.Events) != 1 {
+		t.Errorf("a short search with the slots free = %v, %v", p.Events, err)
+	}
 }

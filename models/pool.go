@@ -28,6 +28,10 @@ import (
 type splitPool struct {
 	write *sql.DB
 	read  *sql.DB
+	// scans are the slots for searches that read a window of events in
+	// page order (see searchRows): cores - 1 of them, so that they never
+	// hold every read connection nor every core, and other reads go on.
+	scans chan struct{}
 }
 
 var (
@@ -116,6 +120,16 @@ func queryContext(ctx context.Context, db *gorm.DB) context.Context {
 		return ctx
 	}
 	return context.WithoutCancel(ctx)
+}
+
+// scanSlots are db's slots for searches that scan (nil: no bound; a
+// PostgreSQL server runs them in processes of its own, beside a pool of
+// twenty connections).
+func scanSlots(db *gorm.DB) chan struct{} {
+	if p, ok := db.ConnPool.(*splitPool); ok {
+		return p.scans
+	}
+	return nil
 }
 
 // readPool and writePool are the database/sql pools of db: for an SQLite
