@@ -175,7 +175,7 @@ func openSplit(dsn string) (*splitPool, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return &splitPool{write: write, read: read, scans: make(chan struct{}, max(1, runtime.NumCPU()-1))}, nil
+	return &splitPool{write: write, read: read, scans: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // Close closes the database's connection pools.

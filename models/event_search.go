@@ -40,7 +40,7 @@ const (
 	searchWindow = 1000
 	// scanWindow is how many events one page of a search the index cannot
 	// serve reads at most.
-	scanWindow = 3000
+	scanWindow = 2000
 )
 
 // search is one search term, prepared.

@@ -208,13 +208,13 @@ func TestSearchSameOnBothDatabases(t *testing.T) {
 		for _, o := range []models.EventOrder{models.OrderID, models.OrderUpcoming, models.OrderNewest, models.OrderBrowse} {
 			variants = append(variants,
 				variant{name: fmt.Sprintf("%s/order%d/small", vn, o), few: 2, window: 4, scan: 3, viewer: v, order: o, limit: 3},
-				variant{name: fmt.Sprintf("%s/order%d", vn, o), few: 1000, window: 1000, scan: 3000, viewer: v, order: o, limit: 2})
+				variant{name: fmt.Sprintf("%s/order%d", vn, o), few: 1000, window: 1000, scan: 2000, viewer: v, order: o, limit: 2})
 		}
 	}
 	variants = append(variants,
 		variant{name: "user/browse/tag", few: 1, window: 3, scan: 2, viewer: viewers["user"], order: models.OrderBrowse, tag: "GO", limit: 2},
 		variant{name: "user/browse/window", few: 1, window: 5, scan: 7, viewer: viewers["user"], order: models.OrderBrowse, limit: 4},
-		variant{name: "anonymous/id/tag", few: 1000, window: 1000, scan: 3000, viewer: viewers["anonymous"], order: models.OrderID, tag: "go", limit: 50})
+		variant{name: "anonymous/id/tag", few: 1000, window: 1000, scan: 2000, viewer: viewers["anonymous"], order: models.OrderID, tag: "go", limit: 50})
 
 	now := *at(0)
 	for _, v := range variants {

@@ -29,8 +29,9 @@ type splitPool struct {
 	write *sql.DB
 	read  *sql.DB
 	// scans are the slots for searches that read a window of events in
-	// page order (see searchRows): cores - 1 of them, so that they never
-	// hold every read connection nor every core, and other reads go on.
+	// page order (see searchRows): one per core, so that however many
+	// clients search, scans never hold more than a quarter of the read
+	// connections and other reads always find one.
 	scans chan struct{}
 }
 
