@@ -25,6 +25,16 @@ run: generate ## Serve on http://localhost:8080 with the SQLite file planner.db
 build: generate ## Build bin/planner
 	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) ./cmd/planner
 
+# Redocly's OpenAPI linter, for TestOpenAPIPassesRedocly; used when installed.
+REDOCLY_VERSION := 2.77.0
+REDOCLY := .tools/redocly/node_modules/.bin/redocly
+export PLANNER_REDOCLY ?= $(if $(wildcard $(REDOCLY)),$(abspath $(REDOCLY)))
+
+.PHONY: tools
+tools: ## Install the pinned npm tools some tests use (Redocly's linter) into .tools/ (needs npm)
+	@grep -qs '"version": "$(REDOCLY_VERSION)"' .tools/redocly/node_modules/@redocly/cli/package.json || \
+		npm install --prefix .tools/redocly --no-audit --no-fund --no-save @redocly/cli@$(REDOCLY_VERSION)
+
 .PHONY: test
 test: generate ## Run every test, browser tests included, with the race detector
 	$(GO) test -tags $(TAGS) -race -count=1 ./...

@@ -11,20 +11,43 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"github.com/planner/planner/views"
-	"gorm.io/gorm"
 )
 
+// userAdmin is what the admin asks of the accounts service
+// (account.Service): each change comes with its audit entry.
+type userAdmin interface {
+	ByID(ctx context.Context, id uint) (*models.User, error)
+	SetRole(ctx context.Context, u *models.User, role string, by account.Actor) error
+	SetDisabled(ctx context.Context, u *models.User, disabled bool, by account.Actor) error
+	RevokeSessions(ctx context.Context, u *models.User, by account.Actor) error
+	Unlock(ctx context.Context, email string, by account.Actor) (int64, error)
+	Delete(ctx context.Context, u *models.User, by account.Actor) error
+}
+
+// siteReader is what the admin reads about the site as a whole
+// (models.Site).
+type siteReader interface {
+	Stats(ctx context.Context, now time.Time, days int) (models.Stats, error)
+	Users(ctx context.Context, q models.UserQuery) (models.UserPage, error)
+	Audit(ctx context.Context, f models.AuditFilter) ([]models.AuditEntry, error)
+}
+
 // Admin serves the admin dashboard under /admin. Every route is behind
-// RequireUser and RequireAdmin (see routes.go) and every form behind CSRF.
+// the admin chain (see routes.go) and every form behind CSRF.
 type Admin struct {
-	cfg       Config
-	db        *gorm.DB
-	users     *models.Users
-	events    *models.Events
-	throttles *models.Throttles
-	audit     *models.Audit
-	sessions  *Sessions
+	accounts userAdmin
+	site     siteReader
+	events   eventStore
+	secure   bool
+	timezone *time.Location
+	clock    models.Clock
+}
+
+// NewAdmin returns the admin dashboard.
+func NewAdmin(cfg Config, accounts userAdmin, site siteReader, events eventStore) *Admin {
+	return &Admin{accounts: accounts, site: site, events: events, secure: cfg.Secure(), timezone: cfg.Timezone, clock: cfg.Clock}
 }
 
 // adminPageSize is how many rows an admin list shows.
@@ -35,7 +58,7 @@ const chartDays = 30
 
 // Dashboard shows counts and the 30-day chart.
 func (h *Admin) Dashboard(c echo.Context) error {
-	st, err := models.SiteStats(c.Request().Context(), h.db, time.Now(), chartDays)
+	st, err := h.site.Stats(c.Request().Context(), h.clock.Now(), chartDays)
 	if err != nil {
 		return err
 	}
@@ -51,7 +74,7 @@ func (h *Admin) Dashboard(c echo.Context) error {
 func (h *Admin) Users(c echo.Context) error {
 	q := models.UserQuery{Q: boundedParam(c.QueryParam("q"), 254), Limit: adminPageSize}
 	q.After, q.Before = parseID(c.QueryParam("after")), parseID(c.QueryParam("before"))
-	page, err := h.users.List(c.Request().Context(), q)
+	page, err := h.site.Users(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -83,9 +106,9 @@ func parseID(s string) uint {
 
 func (h *Admin) userRow(u *models.User) views.AdminUserRow {
 	r := views.AdminUserRow{ID: idString(u.ID), Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt.In(h.cfg.Timezone).Format("2006-01-02"), LastSignIn: "never"}
+		CreatedAt: u.CreatedAt.In(h.timezone).Format("2006-01-02"), LastSignIn: "never"}
 	if u.LastSignInAt != nil {
-		r.LastSignIn = u.LastSignInAt.In(h.cfg.Timezone).Format("2006-01-02 15:04")
+		r.LastSignIn = u.LastSignInAt.In(h.timezone).Format("2006-01-02 15:04")
 	}
 	return r
 }
@@ -96,74 +119,72 @@ func (h *Admin) target(c echo.Context) (*models.User, error) {
 	if id == 0 {
 		return nil, echo.ErrNotFound
 	}
-	return h.users.ByID(c.Request().Context(), id)
+	return h.accounts.ByID(c.Request().Context(), id)
 }
 
-// userAction runs one action on the user in the path, audits it, and goes
+// userAction runs one action on the user in the path (the accounts service
+// audits it), and goes
 // back to the list with a notice. The last-admin rule answers with a
 // notice too, and changes nothing.
-func (h *Admin) userAction(c echo.Context, action, flash string, do func(ctx context.Context, u *models.User) error) error {
+func (h *Admin) userAction(c echo.Context, flash string, do func(ctx context.Context, u *models.User, by account.Actor) error) error {
 	u, err := h.target(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	back := c.FormValue("back")
+	back := postField(c, "back")
 	if safeNext(back) == "" || !strings.HasPrefix(back, "/admin/users") {
 		back = "/admin/users"
 	}
-	if err := do(ctx, u); errors.Is(err, models.ErrLastAdmin) {
-		h.sessions.setFlash(c, "last_admin")
+	if err := do(ctx, u, account.By(principalOf(c).User, c.RealIP())); errors.Is(err, models.ErrLastAdmin) {
+		setFlash(c, h.secure, "last_admin")
 		return c.Redirect(http.StatusSeeOther, back)
 	} else if err != nil {
 		return err
 	}
-	actor := principalOf(c).User
-	_ = h.audit.Record(ctx, auditEntry(actor, action, u.Email, c.RealIP()))
-	h.sessions.setFlash(c, flash)
+	setFlash(c, h.secure, flash)
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
 // Promote makes the user an admin; their sessions end so the role applies.
 func (h *Admin) Promote(c echo.Context) error {
-	return h.userAction(c, models.ActionUserPromoted, "user_promoted", func(ctx context.Context, u *models.User) error {
-		return h.users.SetRole(ctx, u.ID, models.RoleAdmin)
+	return h.userAction(c, "user_promoted", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.SetRole(ctx, u, models.RoleAdmin, by)
 	})
 }
 
 // Demote makes the user a plain user and ends their sessions.
 func (h *Admin) Demote(c echo.Context) error {
-	return h.userAction(c, models.ActionUserDemoted, "user_demoted", func(ctx context.Context, u *models.User) error {
-		return h.users.SetRole(ctx, u.ID, models.RoleUser)
+	return h.userAction(c, "user_demoted", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.SetRole(ctx, u, models.RoleUser, by)
 	})
 }
 
 // Disable stops the user signing in and ends their sessions.
 func (h *Admin) Disable(c echo.Context) error {
-	return h.userAction(c, models.ActionUserDisabled, "user_disabled", func(ctx context.Context, u *models.User) error {
-		return h.users.SetDisabled(ctx, u.ID, true)
+	return h.userAction(c, "user_disabled", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.SetDisabled(ctx, u, true, by)
 	})
 }
 
 // Enable lets a disabled user sign in again.
 func (h *Admin) Enable(c echo.Context) error {
-	return h.userAction(c, models.ActionUserEnabled, "user_enabled", func(ctx context.Context, u *models.User) error {
-		return h.users.SetDisabled(ctx, u.ID, false)
+	return h.userAction(c, "user_enabled", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.SetDisabled(ctx, u, false, by)
 	})
 }
 
 // Revoke ends every session and API token of the user.
 func (h *Admin) Revoke(c echo.Context) error {
-	return h.userAction(c, models.ActionSessionsRevoked, "sessions_revoked", func(ctx context.Context, u *models.User) error {
-		_, err := h.users.BumpTokenVersion(ctx, u.ID)
-		return err
+	return h.userAction(c, "sessions_revoked", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.RevokeSessions(ctx, u, by)
 	})
 }
 
 // Unlock clears the user's sign-in throttles.
 func (h *Admin) Unlock(c echo.Context) error {
-	return h.userAction(c, models.ActionUserUnlocked, "user_unlocked", func(ctx context.Context, u *models.User) error {
-		_, err := h.throttles.Unlock(ctx, u.Email)
+	return h.userAction(c, "user_unlocked", func(ctx context.Context, u *models.User, by account.Actor) error {
+		_, err := h.accounts.Unlock(ctx, u.Email, by)
 		return err
 	})
 }
@@ -183,15 +204,15 @@ func (h *Admin) ConfirmDeleteUser(c echo.Context) error {
 
 // DeleteUser deletes the user and their events.
 func (h *Admin) DeleteUser(c echo.Context) error {
-	return h.userAction(c, models.ActionUserDeleted, "user_deleted", func(ctx context.Context, u *models.User) error {
-		return h.users.Delete(ctx, u.ID)
+	return h.userAction(c, "user_deleted", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.Delete(ctx, u, by)
 	})
 }
 
 // Events lists every event, private ones included, newest first.
 func (h *Admin) Events(c echo.Context) error {
 	q := models.EventQuery{Viewer: principalOf(c).User, AllPrivate: true, Order: models.OrderNewest, Limit: adminPageSize,
-		Q: boundedParam(c.QueryParam("q"), 200), After: c.QueryParam("after"), Before: c.QueryParam("before"), Now: time.Now()}
+		Q: boundedParam(c.QueryParam("q"), 200), After: c.QueryParam("after"), Before: c.QueryParam("before"), Now: h.clock.Now()}
 	page, err := h.events.List(c.Request().Context(), q)
 	if errors.Is(err, models.ErrBadCursor) {
 		return echo.NewHTTPError(http.StatusBadRequest, "That page link is not valid.")
@@ -202,9 +223,9 @@ func (h *Admin) Events(c echo.Context) error {
 	v := views.AdminEventsView{Q: q.Q}
 	for _, e := range page.Events {
 		row := views.AdminEventRow{ID: idString(e.ID), Title: e.Title, Creator: e.Creator.Email,
-			Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.cfg.Timezone).Format("2006-01-02")}
+			Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.timezone).Format("2006-01-02")}
 		if e.StartsAt != nil {
-			row.When = e.StartsAt.In(h.cfg.Timezone).Format("2006-01-02 15:04")
+			row.When = e.StartsAt.In(h.timezone).Format("2006-01-02 15:04")
 		}
 		v.Events = append(v.Events, row)
 	}
@@ -222,10 +243,10 @@ func (h *Admin) DeleteEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
+	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
-	h.sessions.setFlash(c, "event_deleted")
+	setFlash(c, h.secure, "event_deleted")
 	return c.Redirect(http.StatusSeeOther, "/admin/events")
 }
 
@@ -245,7 +266,7 @@ func (h *Admin) Audit(c echo.Context) error {
 		Before: parseID(c.QueryParam("before")),
 		Limit:  adminPageSize + 1,
 	}
-	entries, err := h.audit.List(c.Request().Context(), f)
+	entries, err := h.site.Audit(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}

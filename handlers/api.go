@@ -3,54 +3,23 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
-	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 )
 
 // API serves the JSON API's account routes: the tutorial's contract with
 // its mistakes fixed.
 type API struct {
-	cfg      Config
-	users    *models.Users
-	signin   *SignIn
-	sessions *Sessions
-	tokens   *Tokens
-	policy   *models.PasswordPolicy
-	hasher   *models.Hasher
-	audit    *models.Audit
+	accounts accounts
+	sessions sessionIssuer
 }
 
-// bearer is echo-jwt reading "Authorization: Bearer" on the API; cookies
-// are never read there. With optional, a missing token lets the request
-// through anonymously; a bad one is 401 either way.
-func (s *Sessions) bearer(optional bool) echo.MiddlewareFunc {
-	return echojwt.WithConfig(echojwt.Config{
-		ContextKey:  principalKey,
-		TokenLookup: "header:Authorization:Bearer ",
-		ParseTokenFunc: func(c echo.Context, raw string) (any, error) {
-			return s.Verify(c.Request().Context(), AudienceAPI, raw)
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			if errors.Is(err, errInvalidToken) {
-				c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				return echo.NewHTTPError(http.StatusUnauthorized, msgInvalidToken).SetInternal(err)
-			}
-			var perr *echojwt.TokenParsingError
-			if errors.As(err, &perr) {
-				return err // the check itself failed (database): a 500
-			}
-			if optional {
-				return nil
-			}
-			c.Response().Header().Set("WWW-Authenticate", "Bearer")
-			return echo.NewHTTPError(http.StatusUnauthorized, msgNotAuthenticated).SetInternal(err)
-		},
-		ContinueOnIgnoredError: optional,
-	})
+// NewAPI returns the API's account routes.
+func NewAPI(accounts accounts, sessions sessionIssuer) *API {
+	return &API{accounts: accounts, sessions: sessions}
 }
 
 // signupBody is what POST /api/user/signup reads.
@@ -76,54 +45,21 @@ func (a *API) Signup(c echo.Context) error {
 	if len(items) > 0 {
 		return invalid(items...)
 	}
-	email := models.NormalizeEmail(*b.Email)
-	name := ""
+	in := account.SignUp{Email: *b.Email, Password: *b.Password}
 	if b.Name != nil {
-		name = strings.TrimSpace(*b.Name)
+		in.Name = *b.Name
 	}
-	errs := map[string]string{}
-	if msg := models.CheckEmail(email); msg != "" {
-		errs["email"] = msg
-	}
-	if msg := models.CheckName(name, true); msg != "" {
-		errs["name"] = msg
-	}
-	if msg := a.policy.Check(email, *b.Password); msg != "" {
-		errs["password"] = msg
-	}
-	if len(errs) > 0 {
-		return invalidFields("body", errs)
-	}
-	ctx := c.Request().Context()
-	if _, err := a.users.ByEmail(ctx, email); err == nil {
+	_, err := a.accounts.SignUp(c.Request().Context(), in, account.Actor{IP: c.RealIP()})
+	var fe account.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return invalidFields("body", fe)
+	case errors.Is(err, models.ErrDuplicate):
 		return echo.NewHTTPError(http.StatusConflict, msgUserExists)
-	} else if !errors.Is(err, models.ErrNotFound) {
-		return err
+	case err != nil:
+		return refuseAPI(c, err)
 	}
-	ticket, err := a.hasher.Enter()
-	if err != nil {
-		return busy(c, err)
-	}
-	defer ticket.Leave()
-	hash, err := ticket.Hash(ctx, *b.Password)
-	if err != nil {
-		return err
-	}
-	u, err := a.users.Create(ctx, email, name, hash, models.RoleUser)
-	if errors.Is(err, models.ErrDuplicate) {
-		return echo.NewHTTPError(http.StatusConflict, msgUserExists)
-	}
-	if err != nil {
-		return err
-	}
-	_ = a.audit.Record(ctx, auditEntry(u, models.ActionSignup, u.Email, c.RealIP()))
 	return c.JSON(http.StatusOK, map[string]string{"message": "User created successfully"})
-}
-
-// busy is the 503 with Retry-After when password hashing is saturated.
-func busy(c echo.Context, err error) error {
-	c.Response().Header().Set("Retry-After", "1")
-	return echo.NewHTTPError(http.StatusServiceUnavailable, "The server is busy. Try again in a moment.").SetInternal(err)
 }
 
 // Signin is the OAuth2 password-grant token endpoint (RFC 6749 §4.3):
@@ -132,7 +68,7 @@ func busy(c echo.Context, err error) error {
 func (a *API) Signin(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
-	form, err := c.FormParams()
+	form, err := postForm(c) // the body only: never credentials from the URL
 	if err != nil {
 		if isTooLarge(err) {
 			return echo.ErrStatusRequestEntityTooLarge
@@ -152,40 +88,27 @@ func (a *API) Signin(c echo.Context) error {
 	if len(items) > 0 {
 		return invalid(items...)
 	}
-	u, err := a.signin.Attempt(c.Request().Context(), form.Get("username"), form.Get("password"), c.RealIP())
-	var te *throttledError
-	switch {
-	case errors.Is(err, errBadCredentials):
-		return &jsonError{Status: http.StatusUnauthorized, Body: map[string]any{"detail": msgBadCredentials, "error": "invalid_grant"}}
-	case errors.As(err, &te):
-		c.Response().Header().Set("Retry-After", te.RetryAfter())
-		return echo.NewHTTPError(http.StatusTooManyRequests, msgTooMany)
-	case errors.Is(err, models.ErrBusy):
-		return busy(c, err)
-	case err != nil:
-		return err
+	u, err := a.accounts.SignIn(c.Request().Context(), form.Get("username"), form.Get("password"), c.RealIP())
+	if err != nil {
+		return refuseAPI(c, err)
 	}
-	now := time.Now()
-	exp := now.Add(a.cfg.TokenTTL)
-	tok, err := a.tokens.Issue(AudienceAPI, u.ID, u.TokenVersion, NewID(), now, exp)
+	tok, ttl, err := a.sessions.APIToken(u)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"access_token": tok,
 		"token_type":   "Bearer",
-		"expires_in":   int(a.cfg.TokenTTL.Seconds()),
+		"expires_in":   int(ttl.Seconds()),
 	})
 }
 
 // Signout kills the token: its session id is revoked until it expires.
 func (a *API) Signout(c echo.Context) error {
 	p := principalOf(c)
-	ctx := c.Request().Context()
-	if err := a.sessions.revoked.Revoke(ctx, p.Claims.SID, p.Claims.ExpiresAt.Time); err != nil {
+	if err := a.accounts.SignOut(c.Request().Context(), p.User, p.session(), c.RealIP()); err != nil {
 		return err
 	}
-	_ = a.audit.Record(ctx, auditEntry(p.User, models.ActionSignout, p.User.Email, c.RealIP()))
 	return c.JSON(http.StatusOK, map[string]string{"message": "Signed out"})
 }
 

@@ -15,10 +15,16 @@ import (
 
 // APIEvents serves /api/event: the tutorial's event routes.
 type APIEvents struct {
-	cfg    Config
-	events *models.Events
-	audit  *models.Audit
-	cache  *publicCache
+	events  eventStore
+	cache   *publicCache
+	baseURL string
+	clock   models.Clock
+}
+
+// NewAPIEvents returns the API's event routes; cache serves anonymous
+// reads.
+func NewAPIEvents(cfg Config, events eventStore, cache *publicCache) *APIEvents {
+	return &APIEvents{events: events, cache: cache, baseURL: cfg.BaseURL.String(), clock: cfg.Clock}
 }
 
 // eventBody is what create and PUT read: only the fields a client may set.
@@ -71,8 +77,9 @@ func (b eventBody) over(in models.EventInput) (models.EventInput, []fieldError) 
 	return in, problems
 }
 
-// eventJSON is an event as the API shows it.
-type eventJSON struct {
+// EventJSON is an event as the API shows it. cmd/planner-baseline encodes
+// the very same type, so make bench compares like with like.
+type EventJSON struct {
 	ID          uint     `json:"id"`
 	Creator     *string  `json:"creator"`
 	CreatorName string   `json:"creator_name"`
@@ -90,8 +97,8 @@ type eventJSON struct {
 
 // toJSON shapes e for viewer: the creator's email only for the creator
 // and admins.
-func toJSON(e *models.Event, viewer *models.User) eventJSON {
-	out := eventJSON{
+func toJSON(e *models.Event, viewer *models.User) EventJSON {
+	out := EventJSON{
 		ID: e.ID, CreatorName: e.Creator.Name, Title: e.Title, Image: e.Image, Description: e.Description,
 		Tags: e.TagList(), Location: e.Location, Visibility: e.Visibility,
 		CreatedAt: apiTime(e.CreatedAt), UpdatedAt: apiTime(e.UpdatedAt),
@@ -116,7 +123,7 @@ func toJSON(e *models.Event, viewer *models.User) eventJSON {
 // with the next page in an absolute Link header.
 func (h *APIEvents) List(c echo.Context) error {
 	v := viewer(c)
-	q := models.EventQuery{Viewer: v, AllPrivate: v != nil && v.IsAdmin(), Order: models.OrderID, Limit: 50, Now: time.Now()}
+	q := models.EventQuery{Viewer: v, AllPrivate: v != nil && v.IsAdmin(), Order: models.OrderID, Limit: 50, Now: h.clock.Now()}
 	params := c.QueryParams()
 	var problems []fieldError
 	if s, ok := params["limit"]; ok {
@@ -150,34 +157,26 @@ func (h *APIEvents) List(c echo.Context) error {
 	if len(problems) > 0 {
 		return invalid(problems...)
 	}
-	// Anonymous callers all get the same answer for the same page: the
-	// public cache keeps it while the events version stands.
-	var key string
-	var version int64
-	if q.Order == models.OrderID && cacheable(c) {
-		key = "list\x00" + strconv.Itoa(q.Limit) + "\x00" + q.After + "\x00" + q.Q + "\x00" + q.Tag
-		var hit cachedAnswer
-		var ok bool
-		var err error
-		if version, hit, ok, err = h.cache.lookup(c.Request().Context(), key); err != nil {
-			return err
-		} else if ok {
-			return hit.write(c)
+	// Anonymous callers all get the same answer for the same page.
+	key := ""
+	if q.Order == models.OrderID {
+		key = listCacheKey(q)
+	}
+	return h.cache.respond(c, key, func() (any, string, error) {
+		page, err := h.events.List(c.Request().Context(), q)
+		if errors.Is(err, models.ErrBadCursor) {
+			return nil, "", invalid(fieldError{Loc: []string{"query", "cursor"}, Msg: "invalid cursor", Type: "value_error"})
 		}
-	}
-	page, err := h.events.List(c.Request().Context(), q)
-	if errors.Is(err, models.ErrBadCursor) {
-		return invalid(fieldError{Loc: []string{"query", "cursor"}, Msg: "invalid cursor", Type: "value_error"})
-	}
-	if err != nil {
-		return err
-	}
-	out := make([]eventJSON, 0, len(page.Events))
-	for i := range page.Events {
-		out = append(out, toJSON(&page.Events[i], v))
-	}
-	var link string
-	if page.Next != "" {
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]EventJSON, 0, len(page.Events))
+		for i := range page.Events {
+			out = append(out, toJSON(&page.Events[i], v))
+		}
+		if page.Next == "" {
+			return out, "", nil
+		}
 		next := url.Values{}
 		next.Set("limit", strconv.Itoa(q.Limit))
 		next.Set("cursor", page.Next)
@@ -189,51 +188,20 @@ func (h *APIEvents) List(c echo.Context) error {
 		if q.Order == models.OrderUpcoming {
 			next.Set("upcoming", "1")
 		}
-		link = fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.cfg.BaseURL.String(), next.Encode())
-	}
-	if key == "" {
-		if link != "" {
-			c.Response().Header().Set("Link", link)
-		}
-		return c.JSON(http.StatusOK, out)
-	}
-	a, err := encodeAnswer(out, link)
-	if err != nil {
-		return err
-	}
-	h.cache.put(version, key, a)
-	return a.write(c)
+		return out, fmt.Sprintf(`<%s/api/event/?%s>; rel="next"`, h.baseURL, next.Encode()), nil
+	})
 }
 
 // Get answers one event, 404 alike for missing and invisible. Anonymous
-// callers are served from the public cache while the events version
-// stands.
+// callers are served from the public cache.
 func (h *APIEvents) Get(c echo.Context) error {
-	if !cacheable(c) {
-		e, err := h.load(c)
+	return h.cache.respond(c, eventCacheKey(c.Param("id")), func() (any, string, error) {
+		e, err := loadEvent(c, h.events, errEventNotFound)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		return c.JSON(http.StatusOK, toJSON(e, viewer(c)))
-	}
-	key := "event\x00" + c.Param("id")
-	version, hit, ok, err := h.cache.lookup(c.Request().Context(), key)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return hit.write(c)
-	}
-	e, err := h.load(c)
-	if err != nil {
-		return err
-	}
-	a, err := encodeAnswer(toJSON(e, nil), "")
-	if err != nil {
-		return err
-	}
-	h.cache.put(version, key, a)
-	return a.write(c)
+		return toJSON(e, viewer(c)), "", nil
+	})
 }
 
 // Create stores a new event whose creator is the caller.
@@ -261,10 +229,7 @@ func (h *APIEvents) Create(c echo.Context) error {
 // and tags replace the list. Checked in order: 401 (middleware), 404, 403,
 // then the body.
 func (h *APIEvents) Update(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	var b eventBody
 	if err := decodeJSON(c, &b); err != nil {
 		return err
@@ -284,11 +249,8 @@ func (h *APIEvents) Update(c echo.Context) error {
 
 // Delete removes the event.
 func (h *APIEvents) Delete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
-	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
+	e := eventOf(c)
+	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"message": "Event deleted successfully."})
@@ -313,10 +275,8 @@ var (
 	errEventForbidden = echo.NewHTTPError(http.StatusForbidden, msgNotAllowed)
 )
 
-func (h *APIEvents) load(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, false, errEventNotFound, errEventForbidden)
-}
-
-func (h *APIEvents) loadEditable(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, true, errEventNotFound, errEventForbidden)
+// OwnerOrAdmin guards the API's event changes: 404 for an event the
+// caller may not see, 403 for one they may not change.
+func (h *APIEvents) OwnerOrAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return ownerOrAdmin(h.events, errEventNotFound, errEventForbidden)(next)
 }

@@ -271,12 +271,12 @@ func newAPIFixture(t *testing.T) *apiFixture {
 
 func TestAPIEventVisibilityAndCreator(t *testing.T) {
 	f := newAPIFixture(t)
-	list := func(tok string) []eventJSON {
+	list := func(tok string) []EventJSON {
 		rec := f.c.api("GET", "/api/event/", tok, nil)
 		if rec.Code != 200 {
 			t.Fatalf("list: %d", rec.Code)
 		}
-		return decode[[]eventJSON](t, rec)
+		return decode[[]EventJSON](t, rec)
 	}
 	if got := list(""); len(got) != 1 || got[0].Title != "Public picnic" || got[0].Creator != nil || got[0].CreatorName == "" {
 		t.Fatalf("anonymous list %+v", got)
@@ -301,10 +301,10 @@ func TestAPIEventVisibilityAndCreator(t *testing.T) {
 		wantDetail(t, f.c.api("GET", p, "", nil), 404, msgEventNotFound)
 	}
 	rec := f.c.api("GET", priv, f.owner, nil)
-	if e := decode[eventJSON](t, rec); rec.Code != 200 || e.Visibility != "private" || e.Tags == nil || e.EndsAt != nil {
+	if e := decode[EventJSON](t, rec); rec.Code != 200 || e.Visibility != "private" || e.Tags == nil || e.EndsAt != nil {
 		t.Fatalf("owner get: %d %+v", rec.Code, e)
 	}
-	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(*decode[eventJSON](t, rec).StartsAt) {
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(*decode[EventJSON](t, rec).StartsAt) {
 		t.Fatalf("time format: %s", rec.Body.String())
 	}
 	if !strings.Contains(rec.Body.String(), `"ends_at":null`) || !strings.Contains(rec.Body.String(), `"tags":[]`) {
@@ -327,7 +327,7 @@ func TestAPIEventCreateUpdateDelete(t *testing.T) {
 		t.Fatalf("Location %q id %d", rec.Header().Get("Location"), id)
 	}
 	path := fmt.Sprintf("/api/event/%d", id)
-	e := decode[eventJSON](t, f.c.api("GET", path, f.other, nil))
+	e := decode[EventJSON](t, f.c.api("GET", path, f.other, nil))
 	if e.Title != "Launch" || strings.Join(e.Tags, ",") != "go,web" || *e.Creator != "other@example.com" ||
 		*e.StartsAt != "2031-03-01T18:00:00Z" || *e.EndsAt != "2031-03-01T20:00:00Z" || e.Visibility != "public" ||
 		strings.HasPrefix(e.CreatedAt, "2000") {
@@ -341,7 +341,7 @@ func TestAPIEventCreateUpdateDelete(t *testing.T) {
 
 	// PUT: partial, null leaves unchanged, tags replace.
 	rec = f.c.api("PUT", path, f.other, map[string]any{"title": nil, "location": "Hall B", "tags": []string{"new"}})
-	e = decode[eventJSON](t, rec)
+	e = decode[EventJSON](t, rec)
 	if rec.Code != 200 || e.Title != "Launch" || e.Location != "Hall B" || strings.Join(e.Tags, ",") != "new" || *e.StartsAt != "2031-03-01T18:00:00Z" {
 		t.Fatalf("put: %d %+v", rec.Code, e)
 	}
@@ -361,7 +361,7 @@ func TestAPIEventCreateUpdateDelete(t *testing.T) {
 	want422(t, f.c.api("PUT", pub, f.owner, invalidBody), "body", "title")
 	// The admin may change anyone's event; the creator stays.
 	rec = f.c.api("PUT", priv, f.admin, map[string]any{"title": "Moderated"})
-	if e := decode[eventJSON](t, rec); rec.Code != 200 || e.Title != "Moderated" || *e.Creator != "owner@example.com" {
+	if e := decode[EventJSON](t, rec); rec.Code != 200 || e.Title != "Moderated" || *e.Creator != "owner@example.com" {
 		t.Fatalf("admin put: %d %+v", rec.Code, e)
 	}
 
@@ -400,7 +400,7 @@ func TestAPIEventPaginationAndFilters(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("%s: %d", path, rec.Code)
 		}
-		for _, e := range decode[[]eventJSON](t, rec) {
+		for _, e := range decode[[]EventJSON](t, rec) {
 			seen[e.Title]++
 		}
 		path = ""
@@ -459,14 +459,14 @@ func TestAPIUpcoming(t *testing.T) {
 	}
 	_ = u
 	var titles []string
-	for _, e := range decode[[]eventJSON](t, c.api("GET", "/api/event/?upcoming=1", "", nil)) {
+	for _, e := range decode[[]EventJSON](t, c.api("GET", "/api/event/?upcoming=1", "", nil)) {
 		titles = append(titles, e.Title)
 	}
 	if strings.Join(titles, ",") != "soon,later" {
 		t.Fatalf("upcoming: %v", titles)
 	}
 	titles = nil
-	for _, e := range decode[[]eventJSON](t, c.api("GET", "/api/event/?tag=X&q=LAT", "", nil)) {
+	for _, e := range decode[[]EventJSON](t, c.api("GET", "/api/event/?tag=X&q=LAT", "", nil)) {
 		titles = append(titles, e.Title)
 	}
 	if strings.Join(titles, ",") != "later" {

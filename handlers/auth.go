@@ -1,165 +1,173 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"github.com/planner/planner/views"
 )
 
+// accounts is what the sign-in pages, the account page and the API ask of
+// the accounts service (account.Service).
+type accounts interface {
+	SignUp(ctx context.Context, in account.SignUp, by account.Actor) (*models.User, error)
+	SignIn(ctx context.Context, email, password, ip string) (*models.User, error)
+	ChangePassword(ctx context.Context, u *models.User, in account.PasswordChange, ip string) (int, error)
+	SignOut(ctx context.Context, u *models.User, sess account.Session, ip string) error
+	SignOutAll(ctx context.Context, u *models.User, sess account.Session, ip string) error
+}
+
+// sessionIssuer is what they ask of the sessions: the browser cookie and
+// API tokens (*Sessions).
+type sessionIssuer interface {
+	Start(c echo.Context, u *models.User) error
+	Reissue(c echo.Context, p *Principal, ver int) error
+	Clear(c echo.Context)
+	APIToken(u *models.User) (token string, ttl time.Duration, err error)
+}
+
 // Auth serves sign-up, sign-in and sign-out pages.
 type Auth struct {
-	cfg      Config
-	users    *models.Users
-	signin   *SignIn
-	sessions *Sessions
-	policy   *models.PasswordPolicy
-	hasher   *models.Hasher
-	audit    *models.Audit
+	accounts accounts
+	sessions sessionIssuer
+	secure   bool
+}
+
+// NewAuth returns the sign-in pages; secure is Config.Secure.
+func NewAuth(accounts accounts, sessions sessionIssuer, secure bool) *Auth {
+	return &Auth{accounts: accounts, sessions: sessions, secure: secure}
+}
+
+// signupForm is the sign-up page's form.
+type signupForm struct {
+	Email    string `form:"email"`
+	Name     string `form:"name"`
+	Password string `form:"password,secret"`
+	Next     string `form:"next"`
+	formState
+}
+
+// loginForm is the sign-in page's form.
+type loginForm struct {
+	Email    string `form:"email"`
+	Password string `form:"password,secret"`
+	Next     string `form:"next"`
+	formState
 }
 
 // NewSignup shows the sign-up form.
 func (a *Auth) NewSignup(c echo.Context) error {
+	return anonymousOnly(c, func(next string) error { return a.signup(c, http.StatusOK, &signupForm{Next: next}) })
+}
+
+// anonymousOnly shows a form that carries a safe next from the query, or
+// sends a caller who is signed in already straight on to next.
+func anonymousOnly(c echo.Context, show func(next string) error) error {
 	next := safeNext(c.QueryParam("next"))
 	if principalOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 	}
-	f := views.Form{Values: map[string]string{"next": next}}
-	return render(c, http.StatusOK, views.Signup(page(c, "Sign up"), f))
+	return show(next)
+}
+
+func (a *Auth) signup(c echo.Context, status int, f *signupForm) error {
+	return render(c, status, views.Signup(page(c, "Sign up"), viewForm(f)))
 }
 
 // Signup creates an account, signs it in and sends it to next, when safe,
 // or /events.
 func (a *Auth) Signup(c echo.Context) error {
-	email := models.NormalizeEmail(c.FormValue("email"))
-	name := strings.TrimSpace(c.FormValue("name"))
-	password := c.FormValue("password")
-	next := safeNext(c.FormValue("next"))
-	f := views.Form{
-		Values: map[string]string{"email": email, "name": name, "next": next},
-		Errors: map[string]string{},
+	var f signupForm
+	bindForm(c, &f)
+	f.Email, f.Name, f.Next = models.NormalizeEmail(f.Email), strings.TrimSpace(f.Name), safeNext(f.Next)
+	in := account.SignUp{Email: f.Email, Name: f.Name, Password: f.Password}
+	u, err := a.accounts.SignUp(c.Request().Context(), in, account.Actor{IP: c.RealIP()})
+	var fe account.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		f.Errors = fe
+		return a.signup(c, http.StatusUnprocessableEntity, &f)
+	case errors.Is(err, models.ErrDuplicate):
+		f.fail("email", msgEmailTaken)
+		return a.signup(c, http.StatusUnprocessableEntity, &f)
 	}
-	if msg := models.CheckEmail(email); msg != "" {
-		f.Errors["email"] = msg
-	}
-	if msg := models.CheckName(name, true); msg != "" {
-		f.Errors["name"] = msg
-	}
-	if msg := a.policy.Check(email, password); msg != "" {
-		f.Errors["password"] = msg
-	}
-	if len(f.Errors) == 0 {
-		if _, err := a.users.ByEmail(c.Request().Context(), email); err == nil {
-			f.Errors["email"] = msgEmailTaken
-		} else if !errors.Is(err, models.ErrNotFound) {
-			return err
-		}
-	}
-	if len(f.Errors) > 0 {
-		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
-	}
-
-	u, err := a.createUser(c, email, name, password)
-	if status, msg, ok := signinFailure(c, err); ok {
-		f.Message = msg
-		return render(c, status, views.Signup(page(c, "Sign up"), f))
-	}
-	if errors.Is(err, models.ErrDuplicate) { // lost a race with another sign-up
-		f.Errors["email"] = msgEmailTaken
-		return render(c, http.StatusUnprocessableEntity, views.Signup(page(c, "Sign up"), f))
+	if r, ok := refuse(c, err); ok {
+		f.Message = r.message
+		return a.signup(c, r.status, &f)
 	}
 	if err != nil {
 		return err
 	}
-	if err := a.sessions.Start(c, u); err != nil {
-		return err
-	}
-	rotateCSRF(c, a.cfg.Secure())
-	a.sessions.setFlash(c, "welcome")
-	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
-}
-
-const msgEmailTaken = "An account with this email already exists"
-
-// createUser hashes password (bounded, like every hash) and stores the new
-// account, with its audit entry.
-func (a *Auth) createUser(c echo.Context, email, name, password string) (*models.User, error) {
-	ctx := c.Request().Context()
-	ticket, err := a.hasher.Enter()
-	if err != nil {
-		return nil, err
-	}
-	defer ticket.Leave()
-	hash, err := ticket.Hash(ctx, password)
-	if err != nil {
-		return nil, err
-	}
-	u, err := a.users.Create(ctx, email, name, hash, models.RoleUser)
-	if err != nil {
-		return nil, err
-	}
-	_ = a.audit.Record(ctx, auditEntry(u, models.ActionSignup, u.Email, c.RealIP()))
-	return u, nil
+	return a.start(c, u, f.Next, "welcome")
 }
 
 // NewLogin shows the sign-in form, carrying a safe next.
 func (a *Auth) NewLogin(c echo.Context) error {
-	next := safeNext(c.QueryParam("next"))
-	if principalOf(c) != nil {
-		return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
-	}
-	f := views.Form{Values: map[string]string{"next": next}}
-	return render(c, http.StatusOK, views.Login(page(c, "Sign in"), f))
+	return anonymousOnly(c, func(next string) error { return a.login(c, http.StatusOK, &loginForm{Next: next}) })
+}
+
+func (a *Auth) login(c echo.Context, status int, f *loginForm) error {
+	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f)))
 }
 
 // Login signs in and sends the user to next, when safe, or /events.
 func (a *Auth) Login(c echo.Context) error {
-	email := models.NormalizeEmail(c.FormValue("email"))
-	password := c.FormValue("password")
-	next := safeNext(c.FormValue("next"))
-	f := views.Form{
-		Values: map[string]string{"email": email, "next": next},
-		Errors: map[string]string{},
+	var f loginForm
+	bindForm(c, &f)
+	f.Email, f.Next = models.NormalizeEmail(f.Email), safeNext(f.Next)
+	if f.Email == "" {
+		f.fail("email", "Enter your email address")
 	}
-	if email == "" {
-		f.Errors["email"] = "Enter your email address"
+	if f.Password == "" {
+		f.fail("password", "Enter your password")
 	}
-	if password == "" {
-		f.Errors["password"] = "Enter your password"
+	if !f.valid() {
+		return a.login(c, http.StatusUnprocessableEntity, &f)
 	}
-	if len(f.Errors) > 0 {
-		return render(c, http.StatusUnprocessableEntity, views.Login(page(c, "Sign in"), f))
-	}
-	u, err := a.signin.Attempt(c.Request().Context(), email, password, c.RealIP())
-	if status, msg, ok := signinFailure(c, err); ok {
-		f.Message = msg
-		return render(c, status, views.Login(page(c, "Sign in"), f))
+	u, err := a.accounts.SignIn(c.Request().Context(), f.Email, f.Password, c.RealIP())
+	if r, ok := refuse(c, err); ok {
+		f.Message = r.message
+		return a.login(c, r.status, &f)
 	}
 	if err != nil {
 		return err
 	}
+	return a.start(c, u, f.Next, "")
+}
+
+// start signs u in on this browser, with a fresh CSRF token and the flash
+// message (if any), and sends them to next, when safe, or /events.
+func (a *Auth) start(c echo.Context, u *models.User, next, flash string) error {
 	if err := a.sessions.Start(c, u); err != nil {
 		return err
 	}
-	rotateCSRF(c, a.cfg.Secure())
+	rotateCSRF(c, a.secure)
+	if flash != "" {
+		setFlash(c, a.secure, flash)
+	}
 	return c.Redirect(http.StatusSeeOther, nextOr(next, "/events"))
 }
 
 // Logout ends the session if there is one, always clears the cookie, and
 // goes home.
 func (a *Auth) Logout(c echo.Context) error {
+	a.sessions.Clear(c)
 	p := principalOf(c)
-	if err := a.sessions.End(c); err != nil {
-		return err
-	}
-	rotateCSRF(c, a.cfg.Secure())
 	if p != nil {
-		_ = a.audit.Record(c.Request().Context(), auditEntry(p.User, models.ActionSignout, p.User.Email, c.RealIP()))
-		a.sessions.setFlash(c, "signed_out")
+		if err := a.accounts.SignOut(c.Request().Context(), p.User, p.session(), c.RealIP()); err != nil {
+			return err
+		}
+	}
+	rotateCSRF(c, a.secure)
+	if p != nil {
+		setFlash(c, a.secure, "signed_out")
 	}
 	return c.Redirect(http.StatusSeeOther, "/")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"gorm.io/gorm"
 )
 
@@ -420,12 +421,12 @@ func authzTable() []authzRow {
 			}}}},
 		{"POST", "/admin/users/:id/unlock", []authzCase{{path: userPath("/admin/users/%d/unlock", false), want: adminOnly(o303("/admin/users")),
 			setup: func(t *testing.T, w *authzWorld) {
-				if _, err := models.NewThrottles(w.app.db).Reserve(context.Background(), w.target.Email, "198.51.100.7", 1, LockDuration, time.Now()); err != nil {
+				if _, err := models.NewThrottles(w.app.db, models.ThrottleKey(testKey)).Reserve(context.Background(), w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 			},
 			check: func(t *testing.T, x *cell) {
-				res, err := models.NewThrottles(x.w.app.db).Reserve(context.Background(), x.w.target.Email, "198.51.100.7", 1, LockDuration, time.Now())
+				res, err := models.NewThrottles(x.w.app.db, models.ThrottleKey(testKey)).Reserve(context.Background(), x.w.target.Email, "198.51.100.7", 1, account.LockDuration, time.Now())
 				if err != nil || !res.Allowed {
 					t.Fatalf("still throttled after unlock: %+v %v", res, err)
 				}
@@ -544,9 +545,7 @@ func hashOf(t testing.TB, password string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk, _ := h.Enter()
-	defer tk.Leave()
-	hash, err := tk.Hash(context.Background(), password)
+	hash, err := h.Hash(context.Background(), password)
 	if err != nil {
 		t.Fatal(err)
 	}

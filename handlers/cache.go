@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -48,6 +49,48 @@ const (
 
 func newPublicCache(events *models.Events) *publicCache {
 	return &publicCache{events: events, entries: map[string]cachedAnswer{}}
+}
+
+// listCacheKey is where the answer to an event list query is kept.
+func listCacheKey(q models.EventQuery) string {
+	return "list\x00" + strconv.Itoa(q.Limit) + "\x00" + q.After + "\x00" + q.Q + "\x00" + q.Tag
+}
+
+// eventCacheKey is where the answer about one event is kept.
+func eventCacheKey(id string) string { return "event\x00" + id }
+
+// respond writes the JSON answer build makes (a body and its Link header,
+// or an error). An anonymous reader's answer is kept under key and served
+// from the cache while the events version stands; signed-in callers, and
+// an empty key, always get a fresh answer.
+func (pc *publicCache) respond(c echo.Context, key string, build func() (body any, link string, err error)) error {
+	if key == "" || !cacheable(c) {
+		body, link, err := build()
+		if err != nil {
+			return err
+		}
+		if link != "" {
+			c.Response().Header().Set("Link", link)
+		}
+		return c.JSON(http.StatusOK, body)
+	}
+	version, hit, ok, err := pc.lookup(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return hit.write(c)
+	}
+	body, link, err := build()
+	if err != nil {
+		return err
+	}
+	a, err := encodeAnswer(body, link)
+	if err != nil {
+		return err
+	}
+	pc.put(version, key, a)
+	return a.write(c)
 }
 
 // lookup reads the current version and the answer cached under key for

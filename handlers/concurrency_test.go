@@ -241,7 +241,7 @@ func TestConcurrentWritersAndReaders(t *testing.T) {
 							fail("list %s: %d %s %v", path, code, body, err)
 							break
 						}
-						var list []eventJSON
+						var list []EventJSON
 						if err := json.Unmarshal(body, &list); err != nil {
 							fail("list body: %v", err)
 							break

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,19 +18,29 @@ import (
 // pageSize is how many events a page of the list shows.
 const pageSize = 20
 
-// Events serves the event pages.
-type Events struct {
-	cfg    Config
-	events *models.Events
-	audit  *models.Audit
-	now    func() time.Time
+// eventStore is what the event pages, the API and the admin ask of the
+// events (*models.Events).
+type eventStore interface {
+	List(ctx context.Context, q models.EventQuery) (models.EventPage, error)
+	Get(ctx context.Context, id uint) (*models.Event, error)
+	Create(ctx context.Context, creatorID uint, in models.EventInput) (*models.Event, error)
+	Update(ctx context.Context, id uint, in models.EventInput) (*models.Event, error)
+	Delete(ctx context.Context, id uint) error
+	DeleteAudited(ctx context.Context, id uint, entry models.AuditEntry) error
+	CountByCreator(ctx context.Context, creatorID uint) (int64, error)
 }
 
-func (h *Events) clock() time.Time {
-	if h.now != nil {
-		return h.now()
-	}
-	return time.Now()
+// Events serves the event pages, the home page's upcoming events included.
+type Events struct {
+	events   eventStore
+	timezone *time.Location
+	clock    models.Clock
+}
+
+// NewEvents returns the event pages; cfg gives the time zone forms are read
+// and dates shown in.
+func NewEvents(cfg Config, events eventStore) *Events {
+	return &Events{events: events, timezone: cfg.Timezone, clock: cfg.Clock}
 }
 
 // viewer returns the signed-in user, or nil.
@@ -38,6 +49,24 @@ func viewer(c echo.Context) *models.User {
 		return p.User
 	}
 	return nil
+}
+
+// homeEvents is how many upcoming events the home page shows.
+const homeEvents = 5
+
+// Home renders the landing page with the next upcoming public events.
+func (h *Events) Home(c echo.Context) error {
+	list, err := h.events.List(c.Request().Context(), models.EventQuery{
+		Order: models.OrderUpcoming, Limit: homeEvents, Now: h.clock.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	upcoming := make([]views.EventView, 0, len(list.Events))
+	for i := range list.Events {
+		upcoming = append(upcoming, h.view(&list.Events[i], viewer(c)))
+	}
+	return render(c, http.StatusOK, views.Home(page(c, "Planner"), upcoming))
 }
 
 // Index lists the events the caller may see: upcoming soonest first, then
@@ -54,7 +83,7 @@ func (h *Events) Index(c echo.Context) error {
 		Limit:  pageSize,
 		After:  c.QueryParam("after"),
 		Before: c.QueryParam("before"),
-		Now:    h.clock(),
+		Now:    h.clock.Now(),
 	}
 	list, err := h.events.List(c.Request().Context(), q)
 	if errors.Is(err, models.ErrBadCursor) {
@@ -102,89 +131,106 @@ func boundedParam(s string, max int) string {
 
 // Show renders one event.
 func (h *Events) Show(c echo.Context) error {
-	e, err := h.load(c)
+	e, err := loadEvent(c, h.events, echo.ErrNotFound)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.Event(page(c, e.Title), h.view(e, viewer(c))))
 }
 
+// eventFields is the event form of the create and edit pages. Unknown
+// fields (creator, id) are never read.
+type eventFields struct {
+	Title       string `form:"title"`
+	Image       string `form:"image"`
+	Description string `form:"description"`
+	Tags        string `form:"tags"`
+	Location    string `form:"location"`
+	StartsAt    string `form:"starts_at"`
+	EndsAt      string `form:"ends_at"`
+	Visibility  string `form:"visibility"`
+	formState
+}
+
+// eventFormPage is one of the two pages the event form is on.
+type eventFormPage struct{ title, action, submit string }
+
+var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event"}
+
+func editEventPage(e *models.Event) eventFormPage {
+	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes"}
+}
+
 // New renders the empty event form.
 func (h *Events) New(c echo.Context) error {
-	f := views.Form{Values: map[string]string{"visibility": models.VisibilityPublic}}
-	return h.form(c, http.StatusOK, "New event", f, "/events", "Create event")
+	return h.form(c, http.StatusOK, newEventPage, &eventFields{Visibility: models.VisibilityPublic})
 }
 
 // Create stores an event whose creator is the signed-in user, whatever the
 // form says, and goes to its page.
 func (h *Events) Create(c echo.Context) error {
-	in, f := h.parse(c)
-	if !f.Valid() {
-		return h.form(c, http.StatusUnprocessableEntity, "New event", f, "/events", "Create event")
-	}
-	e, err := h.events.Create(c.Request().Context(), viewer(c).ID, in)
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", e.ID))
+	return h.save(c, newEventPage, func(ctx context.Context, in models.EventInput) (uint, error) {
+		e, err := h.events.Create(ctx, viewer(c).ID, in)
+		if err != nil {
+			return 0, err
+		}
+		return e.ID, nil
+	})
 }
 
 // Edit renders the form filled with the event, for its owner or an admin.
 func (h *Events) Edit(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
-	f := views.Form{Values: map[string]string{
-		"title": e.Title, "image": e.Image, "description": e.Description, "location": e.Location,
-		"tags": strings.Join(e.TagList(), ", "), "visibility": e.Visibility,
-		"starts_at": h.formTime(e.StartsAt), "ends_at": h.formTime(e.EndsAt),
-	}}
-	return h.form(c, http.StatusOK, "Edit event", f, fmt.Sprintf("/events/%d/edit", e.ID), "Save changes")
+	e := eventOf(c)
+	f := &eventFields{Title: e.Title, Image: e.Image, Description: e.Description, Location: e.Location,
+		Tags: strings.Join(e.TagList(), ", "), Visibility: e.Visibility,
+		StartsAt: h.formTime(e.StartsAt), EndsAt: h.formTime(e.EndsAt)}
+	return h.form(c, http.StatusOK, editEventPage(e), f)
 }
 
 // Update saves the form over the event.
 func (h *Events) Update(c echo.Context) error {
-	e, err := h.loadEditable(c)
+	e := eventOf(c)
+	return h.save(c, editEventPage(e), func(ctx context.Context, in models.EventInput) (uint, error) {
+		_, err := h.events.Update(ctx, e.ID, in)
+		return e.ID, err
+	})
+}
+
+// save reads the submitted form and, when it is valid, stores it with
+// store and goes to the event's page; else it shows the form again.
+func (h *Events) save(c echo.Context, at eventFormPage, store func(ctx context.Context, in models.EventInput) (uint, error)) error {
+	var f eventFields
+	bindForm(c, &f)
+	in := h.input(&f)
+	if !f.valid() {
+		return h.form(c, http.StatusUnprocessableEntity, at, &f)
+	}
+	id, err := store(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
-	in, f := h.parse(c)
-	if !f.Valid() {
-		return h.form(c, http.StatusUnprocessableEntity, "Edit event", f, fmt.Sprintf("/events/%d/edit", e.ID), "Save changes")
-	}
-	if _, err := h.events.Update(c.Request().Context(), e.ID, in); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", e.ID))
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", id))
 }
 
 // ConfirmDelete asks before deleting.
 func (h *Events) ConfirmDelete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
+	e := eventOf(c)
 	return render(c, http.StatusOK, views.EventDelete(page(c, "Delete event"), h.view(e, viewer(c))))
 }
 
 // Delete removes the event. An admin deleting someone else's event leaves
 // an audit entry.
 func (h *Events) Delete(c echo.Context) error {
-	e, err := h.loadEditable(c)
-	if err != nil {
-		return err
-	}
-	if err := deleteEvent(c, h.events, h.audit, e); err != nil {
+	e := eventOf(c)
+	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/events")
 }
 
 // loadEvent finds the event named in the path for the caller: notFound
-// for a bad id, a missing event and one the caller may not see alike; with
-// editable, forbidden for a visible event the caller may not change.
-func loadEvent(c echo.Context, events *models.Events, editable bool, notFound, forbidden error) (*models.Event, error) {
+// for a bad id, a missing event and one the caller may not see alike.
+func loadEvent(c echo.Context, events eventStore, notFound error) (*models.Event, error) {
 	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
 	if err != nil || id == 0 {
 		return nil, notFound
@@ -199,73 +245,78 @@ func loadEvent(c echo.Context, events *models.Events, editable bool, notFound, f
 	if !e.VisibleTo(viewer(c)) {
 		return nil, notFound
 	}
-	if editable && !e.EditableBy(viewer(c)) {
-		return nil, forbidden
-	}
 	return e, nil
+}
+
+// eventKey is where ownerOrAdmin keeps the event it loaded.
+const eventKey = "planner.event"
+
+// ownerOrAdmin is the rule for changing an event: it loads the event in
+// the path and lets only its owner or an admin through, answering notFound
+// when the caller may not even see it and forbidden when they may see but
+// not change it. The handler behind it reads the event with eventOf.
+func ownerOrAdmin(events eventStore, notFound, forbidden error) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			e, err := loadEvent(c, events, notFound)
+			if err != nil {
+				return err
+			}
+			if !e.EditableBy(viewer(c)) {
+				return forbidden
+			}
+			c.Set(eventKey, e)
+			return next(c)
+		}
+	}
+}
+
+// eventOf returns the event ownerOrAdmin loaded.
+func eventOf(c echo.Context) *models.Event { return c.Get(eventKey).(*models.Event) }
+
+// OwnerOrAdmin guards the pages that change an event: the 404 page for an
+// event the caller may not see, the 403 page for one they may not change.
+func (h *Events) OwnerOrAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return ownerOrAdmin(h.events, echo.ErrNotFound, errForbidden)(next)
 }
 
 // deleteEvent deletes e for the caller; an admin deleting someone else's
 // event leaves an audit entry naming the event and its creator.
-func deleteEvent(c echo.Context, events *models.Events, audit *models.Audit, e *models.Event) error {
+func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 	ctx := c.Request().Context()
-	if err := events.Delete(ctx, e.ID); err != nil {
-		return err
+	u := viewer(c)
+	if u.ID == e.CreatorID {
+		return events.Delete(ctx, e.ID)
 	}
-	if u := viewer(c); u.ID != e.CreatorID {
-		target := fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email)
-		_ = audit.Record(ctx, auditEntry(u, models.ActionEventDeletedAdmin, target, c.RealIP()))
-	}
-	return nil
+	return events.DeleteAudited(ctx, e.ID, models.AuditEntry{ActorEmail: u.Email, ActorID: idString(u.ID),
+		Action: models.ActionEventDeletedAdmin, Target: fmt.Sprintf("event %d %q by %s", e.ID, e.Title, e.Creator.Email),
+		IP: c.RealIP(), Outcome: models.OutcomeSuccess})
 }
 
-func (h *Events) load(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, false, echo.ErrNotFound, errForbidden)
+func (h *Events) form(c echo.Context, status int, at eventFormPage, f *eventFields) error {
+	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, h.timezone.String()))
 }
 
-func (h *Events) loadEditable(c echo.Context) (*models.Event, error) {
-	return loadEvent(c, h.events, true, echo.ErrNotFound, errForbidden)
-}
-
-func (h *Events) form(c echo.Context, status int, title string, f views.Form, action, submit string) error {
-	return render(c, status, views.EventForm(page(c, title), f, action, submit, h.cfg.Timezone.String()))
-}
-
-// parse reads the event form into an input, with a message per bad field.
-// Unknown fields (creator, id) are never read.
-func (h *Events) parse(c echo.Context) (models.EventInput, views.Form) {
-	fields := []string{"title", "image", "description", "tags", "location", "starts_at", "ends_at", "visibility"}
-	f := views.Form{Values: map[string]string{}, Errors: map[string]string{}}
-	for _, k := range fields {
-		f.Values[k] = c.FormValue(k)
-	}
-	in := models.EventInput{
-		Title:       f.Values["title"],
-		Image:       f.Values["image"],
-		Description: f.Values["description"],
-		Tags:        strings.Split(f.Values["tags"], ","),
-		Location:    f.Values["location"],
-		Visibility:  f.Values["visibility"],
-	}
-	for _, k := range []string{"starts_at", "ends_at"} {
-		t, err := parseLocal(f.Values[k], h.cfg.Timezone)
+// input reads the form into an event input, with a message per bad field.
+func (h *Events) input(f *eventFields) models.EventInput {
+	in := models.EventInput{Title: f.Title, Image: f.Image, Description: f.Description,
+		Tags: strings.Split(f.Tags, ","), Location: f.Location, Visibility: f.Visibility}
+	for _, t := range []struct {
+		name, value string
+		dst         **time.Time
+	}{{"starts_at", f.StartsAt, &in.StartsAt}, {"ends_at", f.EndsAt, &in.EndsAt}} {
+		at, err := parseLocal(t.value, h.timezone)
 		if err != nil {
-			f.Errors[k] = "Enter a date and time like 2031-03-01 18:00"
+			f.fail(t.name, "Enter a date and time like 2031-03-01 18:00")
 			continue
 		}
-		if k == "starts_at" {
-			in.StartsAt = t
-		} else {
-			in.EndsAt = t
-		}
+		*t.dst = at
 	}
 	in.Normalize()
 	for k, msg := range in.Validate() {
-		if f.Errors[k] == "" {
-			f.Errors[k] = msg
-		}
+		f.fail(k, msg)
 	}
-	return in, f
+	return in
 }
 
 // parseLocal reads a datetime-local value in loc; "" is no time.
@@ -290,7 +341,7 @@ func (h *Events) formTime(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(h.cfg.Timezone).Format("2006-01-02T15:04")
+	return t.In(h.timezone).Format("2006-01-02T15:04")
 }
 
 // view turns an event into what the pages show.
@@ -307,7 +358,7 @@ func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
 		CanEdit:     e.EditableBy(viewer),
 	}
 	if e.StartsAt != nil {
-		v.When = formatWhen(e.StartsAt, e.EndsAt, h.cfg.Timezone)
+		v.When = formatWhen(e.StartsAt, e.EndsAt, h.timezone)
 		v.StartsISO = e.StartsAt.UTC().Format(time.RFC3339)
 	}
 	return v

@@ -129,7 +129,7 @@ func TestEventRoutesAuthorization(t *testing.T) {
 			t.Fatalf("event %d changed by a refused write: %+v %v", id, e, err)
 		}
 	}
-	if n, _ := events.Count(context.Background()); n != 2 {
+	if n := countEvents(t, f.app.db); n != 2 {
 		t.Fatalf("%d events, want 2", n)
 	}
 }
@@ -253,7 +253,7 @@ func TestEventFormValidation(t *testing.T) {
 			}
 		})
 	}
-	if n, _ := models.NewEvents(f.app.db).Count(context.Background()); n != 2 {
+	if n := countEvents(t, f.app.db); n != 2 {
 		t.Fatalf("invalid forms stored events: %d", n)
 	}
 }

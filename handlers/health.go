@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/planner/planner/models"
-	"gorm.io/gorm"
 )
 
 // Health answers the load balancer's probes.
 type Health struct {
-	db *gorm.DB
+	ping func(ctx context.Context) error
 }
+
+// NewHealth returns the probes; ping checks that the database answers.
+func NewHealth(ping func(ctx context.Context) error) *Health { return &Health{ping: ping} }
 
 // Live says the process is up.
 func (h *Health) Live(c echo.Context) error {
@@ -25,7 +26,7 @@ func (h *Health) Live(c echo.Context) error {
 func (h *Health) Ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := models.Ping(ctx, h.db); err != nil {
+	if err := h.ping(ctx); err != nil {
 		return c.String(http.StatusServiceUnavailable, "database unavailable")
 	}
 	return c.String(http.StatusOK, "ok")

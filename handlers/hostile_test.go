@@ -446,16 +446,16 @@ func TestSQLMetacharactersAreData(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("API create with %q: %d %s", s, rec.Code, rec.Body.String())
 			}
-			got := decode[eventJSON](t, w.c.api("GET", rec.Header().Get("Location"), w.token, nil))
+			got := decode[EventJSON](t, w.c.api("GET", rec.Header().Get("Location"), w.token, nil))
 			if got.Title != text || got.Description != text || got.Location != text || len(got.Tags) != 1 || got.Tags[0] != strings.ToLower(s+"t") {
 				t.Fatalf("API round trip of %q: %+v", s, got)
 			}
 			// The search finds it by its SQL, and only it.
-			found := decode[[]eventJSON](t, w.c.api("GET", "/api/event/?"+url.Values{"q": {text}}.Encode(), w.token, nil))
+			found := decode[[]EventJSON](t, w.c.api("GET", "/api/event/?"+url.Values{"q": {text}}.Encode(), w.token, nil))
 			if len(found) != 1 || found[0].ID != got.ID {
 				t.Fatalf("search for %q found %d events", text, len(found))
 			}
-			found = decode[[]eventJSON](t, w.c.api("GET", "/api/event/?"+url.Values{"tag": {s + "t"}}.Encode(), w.token, nil))
+			found = decode[[]EventJSON](t, w.c.api("GET", "/api/event/?"+url.Values{"tag": {s + "t"}}.Encode(), w.token, nil))
 			if len(found) != 1 || found[0].ID != got.ID {
 				t.Fatalf("tag %q found %d events", s+"t", len(found))
 			}
@@ -473,7 +473,7 @@ func TestSQLMetacharactersAreData(t *testing.T) {
 			if err != nil || e.Title != text || e.Location != text || e.Description != text {
 				t.Fatalf("form round trip of %q: %+v %v", s, e, err)
 			}
-			if n, _ := events.Count(context.Background()); n != int64(2+2*(i+1)) {
+			if n := countEvents(t, db); n != int64(2+2*(i+1)) {
 				t.Fatalf("%d events after %d creations", n, 2+2*(i+1))
 			}
 		}
@@ -582,7 +582,7 @@ func TestChunkedOversizedBody(t *testing.T) {
 			t.Errorf("chunked 2.5 MiB body to %s: %d %s", tc.path, resp.StatusCode, body)
 		}
 	}
-	if n, _ := models.NewEvents(app.db).Count(context.Background()); n != 0 {
+	if n := countEvents(t, app.db); n != 0 {
 		t.Fatalf("%d events stored", n)
 	}
 	if _, err := models.NewUsers(app.db).ByEmail(context.Background(), "new@example.com"); err == nil {

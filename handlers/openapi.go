@@ -208,6 +208,8 @@ func openAPIDocument(base string) map[string]any {
 			o["security"] = []any{map[string]any{"OAuth2PasswordBearer": []string{}}}
 		case "optional":
 			o["security"] = []any{map[string]any{"OAuth2PasswordBearer": []string{}}, map[string]any{}}
+		default: // public: say so, rather than leave it to a global default
+			o["security"] = []any{}
 		}
 		var params []any
 		for _, p := range op.params {

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,4 +148,57 @@ func TestAPIDocsPage(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "<script") || strings.Contains(rec.Body.String(), "cdn") {
 		t.Fatal("docs page loads scripts")
 	}
+}
+
+// TestPublicOperationsDeclareNoSecurity: an operation anyone may call says
+// so with `security: []`, and every other one names the bearer scheme.
+func TestPublicOperationsDeclareNoSecurity(t *testing.T) {
+	doc := openAPIDocument("http://planner.test")
+	for path, item := range doc["paths"].(map[string]any) {
+		for method, op := range item.(map[string]any) {
+			sec, ok := op.(map[string]any)["security"].([]any)
+			if !ok {
+				t.Errorf("%s %s declares no security", method, path)
+				continue
+			}
+			for _, a := range apiOps() {
+				if a.path == path && strings.EqualFold(a.method, method) && (a.auth == "") != (len(sec) == 0) {
+					t.Errorf("%s %s (auth %q) has security %v", method, path, a.auth, sec)
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPIPassesRedocly lints the served document with Redocly's CLI
+// and the rules in .ci/redocly.yaml: any error fails. .ci/run installs the
+// CLI at a pinned version and names it in PLANNER_REDOCLY; without it the
+// test is skipped, except in CI.
+func TestOpenAPIPassesRedocly(t *testing.T) {
+	bin := os.Getenv("PLANNER_REDOCLY")
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("PLANNER_REDOCLY is not set in CI")
+		}
+		t.Skip("PLANNER_REDOCLY not set (the path of Redocly's CLI; .ci/run installs it)")
+	}
+	rec := newTestApp(t).client().get("/api/openapi.json")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("openapi.json: %d", rec.Code)
+	}
+	file := filepath.Join(t.TempDir(), "openapi.json")
+	if err := os.WriteFile(file, rec.Body.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config, err := filepath.Abs(filepath.Join("..", ".ci", "redocly.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "lint", "--config", config, "--format", "stylish", file)
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
+	}
+	t.Logf("redocly lint:\n%s", out)
 }

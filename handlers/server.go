@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"gorm.io/gorm"
 )
 
@@ -29,9 +31,11 @@ type Config struct {
 	IPRate         int          // sign-in/sign-up attempts per minute per client; 0 = off
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
 	Timezone       *time.Location
-	HashSlots      int // bcrypt hashes at once; 0 = one less than the cores
-	HashQueue      int // hashes waiting beyond the slots; 0 = 4 per slot
+	RequestTimeout time.Duration // every request ends within it; 0 = 10s
+	HashSlots      int           // bcrypt hashes at once; 0 = one less than the cores
+	HashQueue      int           // hashes waiting beyond the slots; 0 = 4 per slot
 	Version        string
+	Clock          models.Clock // nil = the system clock
 }
 
 // Secure reports whether the site is served over https, which turns on
@@ -42,22 +46,14 @@ func (c Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "
 const (
 	// MaxSessionAge is how long after sign-in a browser session may be renewed.
 	MaxSessionAge = 7 * 24 * time.Hour
-	// LockDuration is how long a throttled (email, client) pair stays locked.
-	LockDuration = 15 * time.Minute
 	// BodyLimit bounds every request body.
 	BodyLimit = "1M"
 )
 
-// Server holds the app's shared services. Feature handlers get only the
-// parts they use.
+// Server is the app's error handler and routes, with what they need.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	db     *gorm.DB
-	tokens *Tokens
-	users  *models.Users
-	sess   *models.Sessions
-	audit  *models.Audit
+	cfg Config
+	log *slog.Logger
 }
 
 // New builds the Echo app for cfg on db. The returned Echo's Server has its
@@ -69,67 +65,51 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if cfg.Timezone == nil {
 		cfg.Timezone = time.UTC
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
 	if cfg.HashSlots <= 0 {
 		cfg.HashSlots = max(1, runtime.NumCPU()-1)
 	}
 	if cfg.HashQueue <= 0 {
 		cfg.HashQueue = 4 * cfg.HashSlots
 	}
-	tokens, err := NewTokens(cfg.SecretKeys, nil)
+	tokens, err := NewTokens(cfg.SecretKeys, cfg.Clock.Now)
 	if err != nil {
 		return nil, err
 	}
-	hasher, err := models.NewHasher(cfg.BcryptCost, cfg.HashSlots, cfg.HashQueue)
+	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
+		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
+		Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
-	policy := models.NewPasswordPolicy() // indexes 10,000 passwords: once
-	s := &Server{
-		cfg:    cfg,
-		log:    log,
-		db:     db,
-		tokens: tokens,
-		users:  models.NewUsers(db),
-		sess:   models.NewSessions(db),
-		audit:  models.NewAudit(db),
-	}
+	s := &Server{cfg: cfg, log: log}
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.Server.ReadHeaderTimeout = 5 * time.Second
 	e.Server.ReadTimeout = 15 * time.Second
-	e.Server.WriteTimeout = 30 * time.Second
+	e.Server.WriteTimeout = max(30*time.Second, cfg.RequestTimeout+5*time.Second)
 	e.Server.IdleTimeout = 120 * time.Second
 	e.Server.MaxHeaderBytes = 64 << 10
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
 	e.Validator = nil
 
-	signin := &SignIn{
-		users:     s.users,
-		throttles: models.NewThrottles(db),
-		audit:     s.audit,
-		hasher:    hasher,
-		limit:     cfg.LoginLimit,
-	}
-	sessions := &Sessions{cfg: cfg, tokens: tokens, revoked: s.sess, log: log}
-	events := &Events{cfg: cfg, events: models.NewEvents(db), audit: s.audit}
-	apiEvents := models.NewEvents(db)
-	apiHandlers := &API{cfg: cfg, users: s.users, signin: signin, sessions: sessions, tokens: tokens,
-		policy: policy, hasher: hasher, audit: s.audit}
+	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
+	events := models.NewEvents(db)
 	f := features{
-		api:       apiHandlers,
-		apiEvents: &APIEvents{cfg: cfg, events: apiEvents, audit: s.audit, cache: newPublicCache(apiEvents)},
+		api:       NewAPI(accounts, sessions),
+		apiEvents: NewAPIEvents(cfg, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
-		admin: &Admin{cfg: cfg, db: db, users: s.users, events: models.NewEvents(db), throttles: models.NewThrottles(db),
-			audit: s.audit, sessions: sessions},
-		pages:   &Pages{cfg: cfg, events: events},
-		events:  events,
-		health:  &Health{db: db},
-		auth:    &Auth{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: policy, hasher: hasher, audit: s.audit},
-		account: &Account{cfg: cfg, users: s.users, signin: signin, sessions: sessions, policy: policy, hasher: hasher, audit: s.audit},
+		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
+		events:    NewEvents(cfg, events),
+		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
+		auth:      NewAuth(accounts, sessions, cfg.Secure()),
+		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions),
 	}
 	s.routes(e, f, sessions)
 	return e, nil
@@ -142,7 +122,6 @@ type features struct {
 	docs      *Docs
 	widget    *Widget
 	admin     *Admin
-	pages     *Pages
 	events    *Events
 	health    *Health
 	auth      *Auth
@@ -161,17 +140,4 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
-}
-
-// clientKey is the identity rate limits and throttles count by: the IPv4
-// address, or the /64 of an IPv6 one (one host usually owns the whole /64).
-func clientKey(ip string) string {
-	parsed := net.ParseIP(ip)
-	if parsed == nil {
-		return ip
-	}
-	if v4 := parsed.To4(); v4 != nil {
-		return v4.String()
-	}
-	return (&net.IPNet{IP: parsed.Mask(net.CIDRMask(64, 128)), Mask: net.CIDRMask(64, 128)}).String()
 }

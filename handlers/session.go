@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 )
 
 // SessionCookie is the name of the browser session cookie.
@@ -49,14 +51,24 @@ type Sessions struct {
 	tokens  *Tokens
 	revoked *models.Sessions
 	log     *slog.Logger
-	now     func() time.Time
+	clock   models.Clock
 }
 
-func (s *Sessions) clock() time.Time {
-	if s.now != nil {
-		return s.now()
+// NewSessions returns the sessions of cfg: cookies and tokens signed by
+// tokens, revocations in revoked, renewal failures logged to log.
+func NewSessions(cfg Config, tokens *Tokens, revoked *models.Sessions, log *slog.Logger) *Sessions {
+	return &Sessions{cfg: cfg, tokens: tokens, revoked: revoked, log: log, clock: cfg.Clock}
+}
+
+// session is the account.Session the principal's token belongs to, with
+// the time its revocation may be forgotten: a browser session could be
+// renewed until MaxSessionAge after sign-in, an API token lives until it
+// expires.
+func (p *Principal) session() account.Session {
+	if slices.Contains(p.Claims.Audience, AudienceWeb) {
+		return account.Session{SID: p.Claims.SID, Until: time.Unix(p.Claims.AuthTime, 0).Add(MaxSessionAge)}
 	}
-	return time.Now()
+	return account.Session{SID: p.Claims.SID, Until: p.Claims.ExpiresAt.Time}
 }
 
 // Verify checks raw for audience aud: the token itself, then that its
@@ -83,7 +95,7 @@ func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, err
 
 // Start signs u in on this browser: a new session id and a fresh cookie.
 func (s *Sessions) Start(c echo.Context, u *models.User) error {
-	now := s.clock()
+	now := s.clock.Now()
 	return s.issue(c, u.ID, u.TokenVersion, NewID(), now)
 }
 
@@ -94,7 +106,7 @@ func (s *Sessions) Reissue(c echo.Context, p *Principal, ver int) error {
 }
 
 func (s *Sessions) issue(c echo.Context, userID uint, ver int, sid string, authTime time.Time) error {
-	now := s.clock()
+	now := s.clock.Now()
 	exp := now.Add(s.cfg.SessionTTL)
 	if limit := authTime.Add(MaxSessionAge); exp.After(limit) {
 		exp = limit
@@ -107,23 +119,16 @@ func (s *Sessions) issue(c echo.Context, userID uint, ver int, sid string, authT
 	return nil
 }
 
-// End revokes the current session, if there is a valid one, until it could
-// no longer have been renewed, and clears the cookie either way.
-func (s *Sessions) End(c echo.Context) error {
-	defer c.SetCookie(s.cookie("", -1))
-	p := principalOf(c)
-	if p == nil {
-		return nil
-	}
-	until := time.Unix(p.Claims.AuthTime, 0).Add(MaxSessionAge)
-	if err := s.revoked.Revoke(c.Request().Context(), p.Claims.SID, until); err != nil {
-		return err
-	}
-	return s.revoked.Purge(c.Request().Context(), s.clock())
+// APIToken issues an API bearer token for u, a session of its own, and
+// says how long it lives.
+func (s *Sessions) APIToken(u *models.User) (string, time.Duration, error) {
+	now := s.clock.Now()
+	tok, err := s.tokens.Issue(AudienceAPI, u.ID, u.TokenVersion, NewID(), now, now.Add(s.cfg.TokenTTL))
+	return tok, s.cfg.TokenTTL, err
 }
 
-// Clear drops the session cookie without touching the session, after every
-// session of the user has been ended by a token version bump.
+// Clear drops the session cookie without touching the session (the
+// accounts service revokes it).
 func (s *Sessions) Clear(c echo.Context) { c.SetCookie(s.cookie("", -1)) }
 
 func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
@@ -142,7 +147,7 @@ func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
 // passed, unless that would outlive MaxSessionAge after sign-in. A busy
 // user stays signed in; an idle one is signed out after SessionTTL.
 func (s *Sessions) renew(c echo.Context, p *Principal) {
-	now := s.clock()
+	now := s.clock.Now()
 	issued := p.Claims.IssuedAt.Time
 	if now.Sub(issued) < s.cfg.SessionTTL/2 {
 		return
@@ -154,6 +159,35 @@ func (s *Sessions) renew(c echo.Context, p *Principal) {
 	if err := s.issue(c, p.User.ID, p.User.TokenVersion, p.Claims.SID, authTime); err != nil {
 		s.log.Error("renew session", "err", err)
 	}
+}
+
+// bearer is echo-jwt reading "Authorization: Bearer" on the API; cookies
+// are never read there. With optional, a missing token lets the request
+// through anonymously; a bad one is 401 either way.
+func (s *Sessions) bearer(optional bool) echo.MiddlewareFunc {
+	return echojwt.WithConfig(echojwt.Config{
+		ContextKey:  principalKey,
+		TokenLookup: "header:Authorization:Bearer ",
+		ParseTokenFunc: func(c echo.Context, raw string) (any, error) {
+			return s.Verify(c.Request().Context(), AudienceAPI, raw)
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			if errors.Is(err, errInvalidToken) {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				return echo.NewHTTPError(http.StatusUnauthorized, msgInvalidToken).SetInternal(err)
+			}
+			var perr *echojwt.TokenParsingError
+			if errors.As(err, &perr) {
+				return err // the check itself failed (database): a 500
+			}
+			if optional {
+				return nil
+			}
+			c.Response().Header().Set("WWW-Authenticate", "Bearer")
+			return echo.NewHTTPError(http.StatusUnauthorized, msgNotAuthenticated).SetInternal(err)
+		},
+		ContinueOnIgnoredError: optional,
+	})
 }
 
 // PageSession is echo-jwt reading the session cookie on every page: a valid

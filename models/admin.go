@@ -49,22 +49,13 @@ func (s *Users) List(ctx context.Context, q UserQuery) (UserPage, error) {
 	if err := tx.Limit(q.Limit + 1).Find(&users).Error; err != nil {
 		return UserPage{}, translate("list users", err)
 	}
-	more := len(users) > q.Limit
-	if more {
-		users = users[:q.Limit]
-	}
-	if backward {
-		for i, j := 0, len(users)-1; i < j; i, j = i+1, j-1 {
-			users[i], users[j] = users[j], users[i]
-		}
-	}
+	n, hasNext, hasPrev := keyset(len(users), q.Limit, backward, q.After > 0, func(i, j int) {
+		users[i], users[j] = users[j], users[i]
+	})
+	users = users[:n]
 	page := UserPage{Users: users}
 	if len(users) == 0 {
 		return page, nil
-	}
-	hasNext, hasPrev := more, q.After > 0
-	if backward {
-		hasNext, hasPrev = true, more
 	}
 	if hasNext {
 		page.NextAfter = users[len(users)-1].ID
@@ -89,14 +80,7 @@ func (s *Users) Delete(ctx context.Context, id uint) error {
 		if err := tx.Where("creator_id = ?", id).Delete(&Event{}).Error; err != nil {
 			return err
 		}
-		res := tx.Delete(&User{}, id)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Delete(&User{}, id))
 	})
 	return translate("delete user", err)
 }
@@ -117,13 +101,32 @@ type Stats struct {
 	SignupsPerDay, EventsPerDay  []int64
 }
 
-// SiteStats computes the dashboard: totals, sign-ins in the 24 hours
-// before now, throttled pairs, and per-day sign-ups and new events for the
-// days (UTC) ending today. Each number is one indexed query.
-func SiteStats(ctx context.Context, db *gorm.DB, now time.Time, days int) (Stats, error) {
+// Site is the admin's read-only view of the whole site: the dashboard's
+// counts, the user list and the audit log.
+type Site struct {
+	db *gorm.DB
+}
+
+// NewSite returns the site view backed by db.
+func NewSite(db *gorm.DB) *Site { return &Site{db: db} }
+
+// Users returns a page of users (Users.List).
+func (s *Site) Users(ctx context.Context, q UserQuery) (UserPage, error) {
+	return NewUsers(s.db).List(ctx, q)
+}
+
+// Audit returns audit entries newest first (Audit.List).
+func (s *Site) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	return NewAudit(s.db).List(ctx, f)
+}
+
+// Stats computes the dashboard: totals, sign-ins in the 24 hours before
+// now, throttled pairs, and per-day sign-ups and new events for the days
+// (UTC) ending today. Each number is one indexed query.
+func (s *Site) Stats(ctx context.Context, now time.Time, days int) (Stats, error) {
 	now = now.UTC()
 	var st Stats
-	db = db.WithContext(ctx)
+	db := s.db.WithContext(ctx)
 	counts := []struct {
 		dst *int64
 		q   *gorm.DB

@@ -5,12 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -104,6 +107,9 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 	case IsPostgres(databaseURL):
 		dialector = postgres.Open(databaseURL)
 	case SQLitePath(databaseURL) != "":
+		if err := createPrivate(SQLitePath(databaseURL)); err != nil {
+			return nil, err
+		}
 		var err error
 		if split, err = openSplit(sqliteDSN(databaseURL)); err != nil {
 			return nil, err
@@ -152,6 +158,26 @@ func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
 	return db, nil
 }
 
+// createPrivate creates a missing database file with mode 0600 before
+// SQLite opens it: SQLite would make it 0644 (less the umask), readable by
+// every user of the machine, and it gives the -wal and -shm files the mode
+// of the database file. An existing file is left as it is (and is not even
+// opened: closing a descriptor of an SQLite file drops the POSIX locks
+// this process holds on it).
+func createPrivate(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil // made meanwhile by another process
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
+}
+
 // openSplit opens the two pools of an SQLite file: the write connection
 // first, so that WAL mode is set before any read-only connection opens.
 func openSplit(dsn string) (*splitPool, error) {
@@ -162,7 +188,7 @@ func openSplit(dsn string) (*splitPool, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(5 * time.Minute)
-	if err := write.Ping(); err != nil {
+	if err := pingBusy(write); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
@@ -176,6 +202,22 @@ func openSplit(dsn string) (*splitPool, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	return &splitPool{write: write, read: read, scans: make(chan struct{}, runtime.NumCPU())}, nil
+}
+
+// pingBusy opens the first connection, trying again for a while when the
+// file is locked: turning a new file to WAL takes a lock that SQLite's busy
+// handler does not wait for, so processes opening one fresh file at the
+// same moment (several `planner migrate`) would otherwise fail at once.
+func pingBusy(db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.Ping()
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Close closes the database's connection pools.

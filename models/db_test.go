@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/planner/planner/models"
@@ -333,6 +334,32 @@ func TestOpenSQLitePlainPathIsLiteral(t *testing.T) {
 		case strings.HasSuffix(n, "-wal"), strings.HasSuffix(n, "-shm"), strings.HasSuffix(n, ".db"), strings.HasSuffix(n, ".db-migrate.lock"):
 		default:
 			t.Errorf("stray file %q: a path was read as a URI", n)
+		}
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database file and its -wal and -shm are
+// created mode 0600, whatever the umask allows, so other users of the
+// machine cannot read password hashes or sessions.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022) // the usual umask, under which SQLite makes 0644
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "planner.db")
+	db := openSQLite(t, path)
+	if err := models.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.NewUsers(db).Create(context.Background(), "u@example.com", "", testHash, models.RoleUser); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm", path + "-migrate.lock"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(name), err)
+			continue
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(name), mode)
 		}
 	}
 }

@@ -171,13 +171,26 @@ func (in EventInput) Validate() map[string]string {
 			break
 		}
 	}
-	if in.StartsAt != nil && in.EndsAt != nil && in.EndsAt.Before(*in.StartsAt) {
+	for field, t := range map[string]*time.Time{"starts_at": in.StartsAt, "ends_at": in.EndsAt} {
+		if t != nil && !InYearRange(*t) {
+			errs[field] = "The date must be between the years 1 and 9999 (UTC)"
+		}
+	}
+	if _, bad := errs["ends_at"]; !bad && in.StartsAt != nil && in.EndsAt != nil && in.EndsAt.Before(*in.StartsAt) {
 		errs["ends_at"] = "The end must not be before the start"
 	}
 	if in.Visibility != VisibilityPublic && in.Visibility != VisibilityPrivate {
 		errs["visibility"] = "Visibility must be public or private"
 	}
 	return errs
+}
+
+// InYearRange reports whether an instant's UTC year is within 1–9999:
+// what both databases store and RFC 3339 can write. Outside it, SQLite
+// keeps a text it cannot read back and PostgreSQL refuses or shifts it.
+func InYearRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
 }
 
 func checkImageURL(s string) string {
@@ -290,8 +303,7 @@ func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, er
 			return err
 		}
 		apply(&e, in)
-		err := tx.Model(&e).Select("title", "image", "description", "tags", "location", "starts_at", "ends_at",
-			"visibility", "updated_at").Updates(&e).Error
+		err := tx.Model(&e).Select(append(eventUpdated, "updated_at")).Updates(&e).Error
 		if err != nil {
 			return err
 		}
@@ -309,21 +321,18 @@ func (s *Events) Delete(ctx context.Context, id uint) error {
 		if err := tx.Where("event_id = ?", id).Delete(&EventTag{}).Error; err != nil {
 			return err
 		}
-		res := tx.Delete(&Event{}, id)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Delete(&Event{}, id))
 	})
 	return translate("delete event", err)
 }
 
-// Count returns how many events there are.
-func (s *Events) Count(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&Event{}).Count(&n).Error
-	return n, translate("count events", err)
+// DeleteAudited removes event id and appends entry to the audit log in the
+// same transaction: if the entry cannot be written, the event stays.
+func (s *Events) DeleteAudited(ctx context.Context, id uint, entry AuditEntry) error {
+	return InTx(ctx, s.db, func(tx Tx) error {
+		if err := tx.Events.Delete(ctx, id); err != nil {
+			return err
+		}
+		return tx.Audit.Record(ctx, entry)
+	})
 }

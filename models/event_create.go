@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -24,9 +25,8 @@ type eventStmts struct {
 // events a second can be created at all.
 func (s *Events) insert(ctx context.Context, e *Event, tags []string) error {
 	ctx = queryContext(ctx, s.db)
-	const columns = "creator_id, title, image, description, tags, location, starts_at, ends_at, visibility, created_at, updated_at"
-	insertEvent, err := s.stmts.insertEvent.get(ctx, s.db, writePool,
-		"INSERT INTO events ("+columns+") VALUES ("+placeholders(s.db, 11)+") RETURNING id")
+	insertEvent, err := s.stmts.insertEvent.get(ctx, s.db, writePool, "INSERT INTO events ("+
+		strings.Join(eventColumns, ", ")+") VALUES ("+placeholders(s.db, len(eventColumns))+") RETURNING id")
 	if err != nil {
 		return err
 	}

@@ -217,16 +217,11 @@ func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 		}
 	}
 
-	more := len(found) > q.Limit
-	if more {
-		found, foundSeg = found[:q.Limit], foundSeg[:q.Limit]
-	}
-	if backward {
-		for i, j := 0, len(found)-1; i < j; i, j = i+1, j-1 {
-			found[i], found[j] = found[j], found[i]
-			foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
-		}
-	}
+	n, hasNext, hasPrev := keyset(len(found), q.Limit, backward, cur != nil, func(i, j int) {
+		found[i], found[j] = found[j], found[i]
+		foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
+	})
+	found, foundSeg = found[:n], foundSeg[:n]
 	page := EventPage{Events: found}
 	key := func(i int) string {
 		c := cursor{Order: q.Order, Seg: foundSeg[i], ID: found[i].ID, Now: now.Unix()}
@@ -271,10 +266,6 @@ func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 			}
 		}
 		return page, nil
-	}
-	hasNext, hasPrev := more, cur != nil
-	if backward {
-		hasNext, hasPrev = true, more
 	}
 	if hasNext {
 		page.Next = key(len(found) - 1)

@@ -263,3 +263,33 @@ func titles(es []models.Event) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// An admin's deletion and its audit entry commit together: without the
+// entry, the event stays.
+func TestDeleteAudited(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := models.NewEvents(db)
+		u := mkUser(t, db, "ada@example.com", models.RoleUser)
+		kept, gone := mkEvent(t, s, u.ID, "Kept", at(0), ""), mkEvent(t, s, u.ID, "Gone", at(1), "")
+		entry := models.AuditEntry{ActorEmail: "root@example.com", Action: models.ActionEventDeletedAdmin, Target: "Gone"}
+		if err := s.DeleteAudited(ctx, gone.ID, entry); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, gone.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("get deleted: %v", err)
+		}
+		if es, err := models.NewAudit(db).List(ctx, models.AuditFilter{Action: models.ActionEventDeletedAdmin}); err != nil || len(es) != 1 {
+			t.Fatalf("audit = %+v, %v", es, err)
+		}
+		if err := db.Migrator().DropTable(&models.AuditEntry{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteAudited(ctx, kept.ID, entry); err == nil {
+			t.Fatal("deleted without an audit log")
+		}
+		if _, err := s.Get(ctx, kept.ID); err != nil {
+			t.Fatalf("the event went although its audit entry failed: %v", err)
+		}
+	})
+}

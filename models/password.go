@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -67,11 +68,21 @@ var ErrBusy = errors.New("password hashing is busy")
 
 // Hasher runs bcrypt with a bound on how many hashes run at once and how many
 // wait, so a flood of sign-ins cannot starve every other request of CPU.
+//
+// It also keeps failed sign-ins equally slow whatever the account: the
+// comparison for an unknown email runs against a dummy hash at the floor
+// cost, and a failed comparison against a real hash made at a lower cost
+// is topped up to the floor (see Compare). The floor starts at the
+// configured cost and is raised to the highest cost stored (RaiseFloor,
+// at start) and to any higher cost met since, so restarting at a lower
+// cost than the stored hashes tells no one which emails exist.
 type Hasher struct {
 	cost  int
 	slots chan struct{} // one token per hash running
 	line  chan struct{} // one token per hash running or waiting
-	dummy []byte        // hash compared against for unknown accounts
+	base  []byte        // a cost-4 hash of a password nobody knows, for dummies
+	floor atomic.Int32  // what every failed comparison costs
+	work  atomic.Int64  // bcrypt work done by comparisons, in cost-4 units
 }
 
 // NewHasher returns a hasher at cost with slots concurrent hashes and at most
@@ -83,40 +94,72 @@ func NewHasher(cost, slots, queue int) (*Hasher, error) {
 	if queue < 0 {
 		queue = 0
 	}
-	dummy, err := dummyHash(cost)
-	if err != nil {
-		return nil, fmt.Errorf("make dummy hash: %w", err)
-	}
-	return &Hasher{
-		cost:  cost,
-		slots: make(chan struct{}, slots),
-		line:  make(chan struct{}, slots+queue),
-		dummy: dummy,
-	}, nil
-}
-
-// dummyHash returns a hash that matches no password and costs as much to
-// compare against as a real one at cost. What a comparison costs is the
-// cost written in the hash, not the cost it was made with, so it is made at
-// the minimum cost and then given cost: making it at cost itself would
-// spend a whole hash (a quarter of a second at cost 12) on every start.
-func dummyHash(cost int) ([]byte, error) {
 	if cost < bcrypt.MinCost {
 		cost = bcrypt.DefaultCost // what bcrypt itself does with such a cost
 	}
 	if cost > bcrypt.MaxCost {
-		return nil, bcrypt.InvalidCostError(cost)
+		return nil, fmt.Errorf("make dummy hash: %w", bcrypt.InvalidCostError(cost))
 	}
+	base, err := dummyBase()
+	if err != nil {
+		return nil, fmt.Errorf("make dummy hash: %w", err)
+	}
+	h := &Hasher{
+		cost:  cost,
+		slots: make(chan struct{}, slots),
+		line:  make(chan struct{}, slots+queue),
+		base:  base,
+	}
+	h.floor.Store(int32(cost))
+	return h, nil
+}
+
+// RaiseFloor makes every failed comparison cost at least what one against
+// a hash of cost does: call it at start with the highest cost stored.
+func (h *Hasher) RaiseFloor(cost int) {
+	if cost > bcrypt.MaxCost {
+		cost = bcrypt.MaxCost
+	}
+	for {
+		cur := h.floor.Load()
+		if int32(cost) <= cur || h.floor.CompareAndSwap(cur, int32(cost)) {
+			return
+		}
+	}
+}
+
+// Floor is the cost every failed comparison spends.
+func (h *Hasher) Floor() int { return int(h.floor.Load()) }
+
+// Work is the bcrypt work comparisons have done, in units of one comparison
+// at the minimum cost (a comparison at cost c is 2^(c-4) units): what tests
+// compare instead of timings.
+func (h *Hasher) Work() int64 { return h.work.Load() }
+
+// dummyBase makes a hash that matches no password at the minimum cost:
+// what a comparison costs is the cost written in the hash, not the cost it
+// was made with, so dummies of any cost are this hash with other digits
+// (making one at cost 12 itself would spend a quarter of a second).
+func dummyBase() ([]byte, error) {
 	secret := make([]byte, 32) // a password nobody knows, forgotten at once
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
 	}
-	h, err := bcrypt.GenerateFromPassword(secret, bcrypt.MinCost)
-	if err != nil {
-		return nil, err
+	return bcrypt.GenerateFromPassword(secret, bcrypt.MinCost)
+}
+
+// dummy returns the dummy hash at cost: "$2a$04$<salt and hash>" with the
+// two digits after the version replaced.
+func (h *Hasher) dummy(cost int) []byte {
+	return []byte(fmt.Sprintf("%s%02d%s", h.base[:4], cost, h.base[6:]))
+}
+
+// compare runs one bcrypt comparison and counts its work.
+func (h *Hasher) compare(hash, password []byte) error {
+	if cost, err := bcrypt.Cost(hash); err == nil {
+		h.work.Add(1 << (cost - bcrypt.MinCost))
 	}
-	// "$2a$04$<salt and hash>": the cost is the two digits after the version.
-	return []byte(fmt.Sprintf("%s%02d%s", h[:4], cost, h[6:])), nil
+	return bcrypt.CompareHashAndPassword(hash, password)
 }
 
 // Ticket is a place in the hasher's line; Leave must be called once.
@@ -132,6 +175,17 @@ func (h *Hasher) Enter() (*Ticket, error) {
 	default:
 		return nil, ErrBusy
 	}
+}
+
+// Hash takes a place in line (or returns ErrBusy at once), hashes password
+// and gives the place back: the whole of what storing a new password needs.
+func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	t, err := h.Enter()
+	if err != nil {
+		return "", err
+	}
+	defer t.Leave()
+	return t.Hash(ctx, password)
 }
 
 // Leave gives the place in line back.
@@ -163,20 +217,34 @@ func (t *Ticket) Hash(ctx context.Context, password string) (string, error) {
 
 // Compare reports whether password matches hash, and whether the hash should
 // be redone because the configured cost changed. An empty hash (an unknown or
-// disabled account) is compared against a dummy, so every answer costs the
-// same time and says nothing about which emails exist.
+// disabled account) is compared against a dummy at the floor cost; a failed
+// comparison against a hash of a lower cost is followed by dummy ones at
+// each cost from it up to the floor (2^c + 2^c + 2^(c+1) + … = 2^floor), so
+// every failure costs the same and says nothing about which emails exist.
 func (t *Ticket) Compare(ctx context.Context, hash, password string) (ok, rehash bool, err error) {
 	h := []byte(hash)
+	floor := t.h.Floor()
+	cost := floor
 	if hash == "" {
-		h = t.h.dummy
+		h = t.h.dummy(floor)
+	} else if c, err := bcrypt.Cost(h); err == nil {
+		cost = c
+		t.h.RaiseFloor(c) // a stored hash above the floor: raise it for everyone
 	}
 	var cmpErr error
-	if rerr := t.run(ctx, func() { cmpErr = bcrypt.CompareHashAndPassword(h, []byte(password)) }); rerr != nil {
+	rerr := t.run(ctx, func() {
+		cmpErr = t.h.compare(h, []byte(password))
+		if cmpErr != nil {
+			for c := cost; c < floor; c++ {
+				_ = t.h.compare(t.h.dummy(c), []byte(password))
+			}
+		}
+	})
+	if rerr != nil {
 		return false, false, rerr
 	}
 	if hash == "" || cmpErr != nil {
 		return false, false, nil
 	}
-	cost, err := bcrypt.Cost(h)
-	return true, err == nil && cost != t.h.cost, nil
+	return true, cost != t.h.cost, nil
 }

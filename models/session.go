@@ -37,13 +37,6 @@ func (s *Sessions) Revoke(ctx context.Context, sid string, expiresAt time.Time) 
 	return translate("revoke session", err)
 }
 
-// IsRevoked reports whether sid was signed out.
-func (s *Sessions) IsRevoked(ctx context.Context, sid string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&RevokedSession{}).Where("sid = ?", sid).Limit(1).Count(&n).Error
-	return n > 0, translate("check revoked session", err)
-}
-
 // Holder returns the user a token of session sid names and whether sid was
 // signed out, in one prepared query: the check every authenticated request
 // makes, so it reads nothing it does not need (never the password hash) and
@@ -78,8 +71,15 @@ func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, 
 	return &u, revoked, nil
 }
 
-// Purge deletes revocations whose sessions have expired by now.
+// RevocationGrace is how long a revocation is kept past its session's
+// expiry. Token checks allow a little clock leeway after exp, so a
+// revocation purged at exp would let a signed-out token work again for
+// that leeway; the grace must exceed any leeway the checks allow.
+const RevocationGrace = 5 * time.Minute
+
+// Purge deletes revocations whose sessions expired more than
+// RevocationGrace before now.
 func (s *Sessions) Purge(ctx context.Context, now time.Time) error {
-	err := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&RevokedSession{}).Error
+	err := s.db.WithContext(ctx).Where("expires_at < ?", now.UTC().Add(-RevocationGrace)).Delete(&RevokedSession{}).Error
 	return translate("purge revoked sessions", err)
 }

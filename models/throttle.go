@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
@@ -11,8 +12,10 @@ import (
 )
 
 // SigninThrottle counts consecutive failed sign-ins for one (email, client)
-// pair. The email is kept only as a SHA-256 digest: people paste passwords
-// into the email field, and this table records unknown emails too.
+// pair. The email is kept only as a keyed digest (HMAC-SHA256 with a key
+// derived from the server's secret): people paste passwords into the email
+// field, and this table records unknown emails too, so a plain hash would
+// let whoever reads the table test guesses against it offline.
 type SigninThrottle struct {
 	ID          uint       `gorm:"primaryKey"`
 	EmailHash   string     `gorm:"size:64;not null;uniqueIndex:idx_throttle_pair,priority:1"`
@@ -33,17 +36,30 @@ type Reservation struct {
 // Throttles is the store of sign-in throttles. State lives in the database
 // so several instances count toward one limit.
 type Throttles struct {
-	db *gorm.DB
+	db  *gorm.DB
+	key []byte
 }
 
-// NewThrottles returns the throttle store backed by db.
-func NewThrottles(db *gorm.DB) *Throttles {
-	return &Throttles{db: db}
+// NewThrottles returns the throttle store backed by db, keying its email
+// digests with key (see ThrottleKey).
+func NewThrottles(db *gorm.DB, key []byte) *Throttles {
+	return &Throttles{db: db, key: key}
 }
 
-func emailDigest(email string) string {
-	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
-	return hex.EncodeToString(sum[:])
+// ThrottleKey derives the key of the throttle digests from the signing key
+// (the first of PLANNER_SECRET_KEYS), so the signing key itself is used for
+// nothing else. Putting a new key first starts every count afresh, which
+// errs on the side of the user.
+func ThrottleKey(signingKey []byte) []byte {
+	m := hmac.New(sha256.New, signingKey)
+	m.Write([]byte("planner sign-in throttle v1"))
+	return m.Sum(nil)
+}
+
+func (s *Throttles) emailDigest(email string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(NormalizeEmail(email)))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Reserve counts one sign-in attempt for (email, client) before the password
@@ -56,7 +72,7 @@ func (s *Throttles) Reserve(ctx context.Context, email, client string, limit int
 	now = now.UTC()
 	var res Reservation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row := SigninThrottle{EmailHash: emailDigest(email), Client: client}
+		row := SigninThrottle{EmailHash: s.emailDigest(email), Client: client}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 			return err
 		}
@@ -87,7 +103,7 @@ func (s *Throttles) Reserve(ctx context.Context, email, client string, limit int
 
 // Reset clears the count of (email, client) after a successful sign-in.
 func (s *Throttles) Reset(ctx context.Context, email, client string) error {
-	err := s.db.WithContext(ctx).Where("email_hash = ? AND client = ?", emailDigest(email), client).
+	err := s.db.WithContext(ctx).Where("email_hash = ? AND client = ?", s.emailDigest(email), client).
 		Delete(&SigninThrottle{}).Error
 	return translate("reset sign-in throttle", err)
 }
@@ -95,15 +111,8 @@ func (s *Throttles) Reset(ctx context.Context, email, client string) error {
 // Unlock clears every throttle of email, from any client, and returns how
 // many pairs were cleared.
 func (s *Throttles) Unlock(ctx context.Context, email string) (int64, error) {
-	res := s.db.WithContext(ctx).Where("email_hash = ?", emailDigest(email)).Delete(&SigninThrottle{})
+	res := s.db.WithContext(ctx).Where("email_hash = ?", s.emailDigest(email)).Delete(&SigninThrottle{})
 	return res.RowsAffected, translate("unlock sign-in throttle", res.Error)
-}
-
-// CountLocked returns how many pairs are throttled at now.
-func (s *Throttles) CountLocked(ctx context.Context, now time.Time) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&SigninThrottle{}).Where("locked_until > ?", now.UTC()).Count(&n).Error
-	return n, translate("count throttled pairs", err)
 }
 
 // Purge deletes pairs untouched since before cutoff whose locks have run out,

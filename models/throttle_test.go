@@ -2,6 +2,9 @@ package models_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,38 @@ const (
 	testLimit = 5
 	testLock  = 15 * time.Minute
 )
+
+// testThrottleKey keys the throttle digests of these tests.
+var testThrottleKey = models.ThrottleKey([]byte("throttle-test-signing-key-0123456789"))
+
+// TestThrottleDigestIsKeyed: what the table keeps of a typed email (often
+// a pasted password) is an HMAC with the server's key, not a plain hash
+// anyone could test guesses against; another key gives other digests.
+func TestThrottleDigestIsKeyed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		typed := "MyS3cret-Password!"
+		now := time.Now()
+		reserve(t, models.NewThrottles(db, testThrottleKey), typed, "192.0.2.1", now)
+		reserve(t, models.NewThrottles(db, models.ThrottleKey([]byte("another-signing-key-0123456789abcdef"))), typed, "192.0.2.1", now)
+		var digests []string
+		if err := db.Model(&models.SigninThrottle{}).Order("id").Pluck("email_hash", &digests).Error; err != nil {
+			t.Fatal(err)
+		}
+		plain := sha256.Sum256([]byte(strings.ToLower(typed)))
+		plainHex := hex.EncodeToString(plain[:])
+		if len(digests) != 2 || digests[0] == digests[1] {
+			t.Fatalf("digests %q: want one per key", digests)
+		}
+		for _, d := range digests {
+			if d == plainHex || strings.Contains(strings.ToLower(d), strings.ToLower(typed)) {
+				t.Errorf("digest %q is the plain SHA-256 (or the text) of the typed email", d)
+			}
+			if len(d) != 64 {
+				t.Errorf("digest %q: want 64 hex digits", d)
+			}
+		}
+	})
+}
 
 // reserve calls Reserve with the test limits, or fails the test.
 func reserve(t *testing.T, th *models.Throttles, email, client string, now time.Time) models.Reservation {
@@ -39,10 +74,11 @@ func lockPair(t *testing.T, th *models.Throttles, email, client string, now time
 	}
 }
 
-func countLocked(t *testing.T, th *models.Throttles, now time.Time) int64 {
+// countLocked is how many pairs are throttled at now.
+func countLocked(t *testing.T, db *gorm.DB, now time.Time) int64 {
 	t.Helper()
-	n, err := th.CountLocked(context.Background(), now)
-	if err != nil {
+	var n int64
+	if err := db.Model(&models.SigninThrottle{}).Where("locked_until > ?", now.UTC()).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -50,7 +86,7 @@ func countLocked(t *testing.T, th *models.Throttles, now time.Time) int64 {
 
 func TestThrottleReserve(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 		const email, client = "victim@example.com", "203.0.113.7"
 
@@ -79,17 +115,17 @@ func TestThrottleReserve(t *testing.T) {
 				t.Fatalf("RetryAfter %v into the lock = %v, want %v (the lock must not move)", later, r.RetryAfter, want)
 			}
 		}
-		if n := countLocked(t, th, now.Add(10*time.Minute)); n != 1 {
+		if n := countLocked(t, db, now.Add(10*time.Minute)); n != 1 {
 			t.Errorf("CountLocked during the lock = %d, want 1", n)
 		}
 
 		// Once the lock has run out, counting starts afresh: the full limit again.
 		after := now.Add(testLock + time.Second)
-		if n := countLocked(t, th, after); n != 0 {
+		if n := countLocked(t, db, after); n != 0 {
 			t.Errorf("CountLocked after the lock = %d, want 0", n)
 		}
 		lockPair(t, th, email, client, after)
-		if n := countLocked(t, th, after); n != 1 {
+		if n := countLocked(t, db, after); n != 1 {
 			t.Errorf("CountLocked after locking again = %d, want 1", n)
 		}
 	})
@@ -97,7 +133,7 @@ func TestThrottleReserve(t *testing.T) {
 
 func TestThrottleEmailIsCaseInsensitive(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 		emails := []string{"Mixed@Example.com", "mixed@example.com", " MIXED@EXAMPLE.COM "}
 		for i := 0; i < testLimit; i++ {
@@ -114,7 +150,7 @@ func TestThrottleEmailIsCaseInsensitive(t *testing.T) {
 func TestThrottleResetAndIndependence(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 
 		// Reset after a success: the count starts over.
@@ -156,14 +192,14 @@ func TestThrottleResetAndIndependence(t *testing.T) {
 func TestThrottleUnlock(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 
 		lockPair(t, th, "Bob@Example.com", "198.51.100.1", now)
 		lockPair(t, th, "bob@example.com", "2001:db8:1:2::/64", now)
 		reserve(t, th, "bob@example.com", "198.51.100.3", now) // counted, not locked
 		lockPair(t, th, "carol@example.com", "198.51.100.1", now)
-		if n := countLocked(t, th, now); n != 3 {
+		if n := countLocked(t, db, now); n != 3 {
 			t.Fatalf("CountLocked = %d, want 3", n)
 		}
 
@@ -182,7 +218,7 @@ func TestThrottleUnlock(t *testing.T) {
 		if r := reserve(t, th, "carol@example.com", "198.51.100.1", now); r.Allowed {
 			t.Error("Unlock of bob unlocked carol too")
 		}
-		if n := countLocked(t, th, now); n != 1 {
+		if n := countLocked(t, db, now); n != 1 {
 			t.Errorf("CountLocked after Unlock = %d, want 1 (carol)", n)
 		}
 		if n, err := th.Unlock(ctx, "nobody@example.com"); err != nil || n != 0 {
@@ -194,7 +230,7 @@ func TestThrottleUnlock(t *testing.T) {
 func TestThrottlePurge(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		// updated_at comes from the clock, so these pairs use the real time.
 		now := time.Now().UTC()
 		reserve(t, th, "counted@example.com", "c", now) // one failure, no lock
@@ -239,7 +275,7 @@ func TestThrottlePurge(t *testing.T) {
 // exactly the limit may pass, however they interleave.
 func TestThrottleReserveConcurrent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		th := models.NewThrottles(db)
+		th := models.NewThrottles(db, testThrottleKey)
 		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 		const goroutines = 20
 		for round, email := range []string{"race1@example.com", "race2@example.com", "race3@example.com"} {

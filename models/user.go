@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,22 +113,34 @@ func (s *Users) SetName(ctx context.Context, id uint, name string) error {
 // SetPasswordHash stores a new hash. With endSessions it also bumps the token
 // version and returns the new one, so every token issued before dies.
 func (s *Users) SetPasswordHash(ctx context.Context, id uint, hash string, endSessions bool) (int, error) {
-	fields := map[string]any{"password_hash": hash}
+	bump := ""
 	if endSessions {
-		fields["token_version"] = gorm.Expr("token_version + 1")
+		bump = ", token_version = token_version + 1"
 	}
-	if err := s.update(ctx, "set password", id, fields); err != nil {
-		return 0, err
-	}
-	return s.tokenVersion(ctx, id)
+	return s.updateVersion(ctx, "set password", id, "password_hash = ?"+bump, hash)
 }
 
 // BumpTokenVersion ends every session and token of the user.
 func (s *Users) BumpTokenVersion(ctx context.Context, id uint) (int, error) {
-	if err := s.update(ctx, "end sessions", id, map[string]any{"token_version": gorm.Expr("token_version + 1")}); err != nil {
-		return 0, err
+	return s.updateVersion(ctx, "end sessions", id, "token_version = token_version + 1")
+}
+
+// updateVersion runs UPDATE users SET <set> on one user and returns the
+// token version the same statement left, through RETURNING: read back in a
+// second statement, two concurrent bumps could both see the later number
+// and hand out one version twice.
+func (s *Users) updateVersion(ctx context.Context, op string, id uint, set string, args ...any) (int, error) {
+	args = append(args, s.db.NowFunc(), id)
+	var versions []int
+	err := s.db.WithContext(ctx).Raw("UPDATE users SET "+set+", updated_at = ? WHERE id = ? RETURNING token_version", args...).
+		Scan(&versions).Error
+	if err != nil {
+		return 0, translate(op, err)
 	}
-	return s.tokenVersion(ctx, id)
+	if len(versions) == 0 {
+		return 0, fmt.Errorf("%s: %w", op, ErrNotFound)
+	}
+	return versions[0], nil
 }
 
 // RecordSignIn notes the time of a successful sign-in.
@@ -159,14 +172,7 @@ func (s *Users) changeAdminState(ctx context.Context, op string, id uint, keepsA
 				return err
 			}
 		}
-		res := tx.Model(&User{}).Where("id = ?", id).Updates(fields)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
-		}
-		return nil
+		return oneRow(tx.Model(&User{}).Where("id = ?", id).Updates(fields))
 	})
 	return translate(op, err)
 }
@@ -190,18 +196,24 @@ func (s *Users) guardLastAdmin(tx *gorm.DB, id uint) error {
 }
 
 func (s *Users) update(ctx context.Context, op string, id uint, fields map[string]any) error {
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)
-	if res.Error != nil {
-		return translate(op, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("%s: %w", op, ErrNotFound)
-	}
-	return nil
+	return translate(op, oneRow(s.db.WithContext(ctx).Model(&User{}).Where("id = ?", id).Updates(fields)))
 }
 
-func (s *Users) tokenVersion(ctx context.Context, id uint) (int, error) {
-	var v int
-	err := s.db.WithContext(ctx).Model(&User{}).Select("token_version").Where("id = ?", id).Row().Scan(&v)
-	return v, translate("read token version", err)
+// HighestHashCost returns the highest bcrypt cost among the stored password
+// hashes (0 when there are none), so that the dummy comparison for unknown
+// emails can cost as much as a real one for this database. The cost is the
+// two digits after "$2a$"; zero-padded, so the text's maximum is the
+// number's.
+func (s *Users) HighestHashCost(ctx context.Context) (int, error) {
+	var top *string
+	err := s.db.WithContext(ctx).Raw("SELECT MAX(substr(password_hash, 5, 2)) FROM users WHERE password_hash LIKE '$2%'").
+		Scan(&top).Error
+	if err != nil || top == nil {
+		return 0, translate("read highest hash cost", err)
+	}
+	cost, err := strconv.Atoi(*top)
+	if err != nil {
+		return 0, nil // not a bcrypt hash we made
+	}
+	return cost, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -384,6 +385,81 @@ func TestUsersLastAdminConcurrent(t *testing.T) {
 					t.Fatalf("%s round %d: %d enabled admins left, want 1", p.name, round, n)
 				}
 			}
+		}
+	})
+}
+
+// TestConcurrentVersionBumps runs many bumps of one user's token version at
+// once: each must hand out a version of its own, so that no two password
+// changes or sign-outs-everywhere re-issue the same one.
+func TestConcurrentVersionBumps(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		users := models.NewUsers(db)
+		u, err := users.Create(ctx, "bump@example.com", "", testHash, models.RoleUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 32
+		got := make([]int, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i%2 == 0 {
+					got[i], errs[i] = users.BumpTokenVersion(ctx, u.ID)
+				} else {
+					got[i], errs[i] = users.SetPasswordHash(ctx, u.ID, testHash, true)
+				}
+			}()
+		}
+		wg.Wait()
+		seen := map[int]bool{}
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("bump %d: %v", i, errs[i])
+			}
+			if seen[got[i]] {
+				t.Errorf("version %d handed out twice", got[i])
+			}
+			seen[got[i]] = true
+		}
+		stored, err := users.ByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.TokenVersion != u.TokenVersion+n {
+			t.Errorf("token version %d after %d bumps from %d", stored.TokenVersion, n, u.TokenVersion)
+		}
+		if _, err := users.BumpTokenVersion(ctx, 999999); !errors.Is(err, models.ErrNotFound) {
+			t.Errorf("bump of a missing user: %v, want ErrNotFound", err)
+		}
+		// Without ending sessions the version stays.
+		v, err := users.SetPasswordHash(ctx, u.ID, testHash, false)
+		if err != nil || v != stored.TokenVersion {
+			t.Errorf("SetPasswordHash without ending sessions: %d, %v; want %d", v, err, stored.TokenVersion)
+		}
+	})
+}
+
+// TestHighestHashCost reads the highest bcrypt cost stored, which the app
+// gives the dummy comparison for unknown emails.
+func TestHighestHashCost(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		users := models.NewUsers(db)
+		if c, err := users.HighestHashCost(ctx); err != nil || c != 0 {
+			t.Errorf("no users: %d, %v", c, err)
+		}
+		for i, h := range []string{"$2a$10$" + strings.Repeat("x", 53), "$2a$12$" + strings.Repeat("y", 53), "$2b$04$" + strings.Repeat("z", 53)} {
+			if _, err := users.Create(ctx, fmt.Sprintf("u%d@example.com", i), "", h, models.RoleUser); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, err := users.HighestHashCost(ctx); err != nil || c != 12 {
+			t.Errorf("HighestHashCost = %d, %v; want 12", c, err)
 		}
 	})
 }

@@ -25,24 +25,11 @@ import (
 	"syscall"
 
 	"github.com/labstack/echo/v4"
+	"github.com/planner/planner/handlers"
 )
 
-// event mirrors the API's event JSON field for field.
-type event struct {
-	ID          uint     `json:"id"`
-	Creator     *string  `json:"creator"`
-	CreatorName string   `json:"creator_name"`
-	Title       string   `json:"title"`
-	Image       string   `json:"image"`
-	Description string   `json:"description"`
-	Tags        []string `json:"tags"`
-	Location    string   `json:"location"`
-	StartsAt    *string  `json:"starts_at"`
-	EndsAt      *string  `json:"ends_at"`
-	Visibility  string   `json:"visibility"`
-	CreatedAt   string   `json:"created_at"`
-	UpdatedAt   string   `json:"updated_at"`
-}
+// event is the API's event JSON.
+type event = handlers.EventJSON
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

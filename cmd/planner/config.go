@@ -48,6 +48,7 @@ var settings = []setting{
 	{"PLANNER_IP_RATE", "ip-rate", "20", "sign-in/sign-up attempts per minute per client IP; 0 = off"},
 	{"PLANNER_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"PLANNER_TIMEZONE", "timezone", "UTC", "IANA zone for page dates"},
+	{"PLANNER_REQUEST_TIMEOUT", "request-timeout", "10s", "longest a request may take before it is answered 503"},
 	{"PLANNER_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"PLANNER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 }
@@ -111,12 +112,8 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	if c.databaseURL == "" {
 		return c, bad("PLANNER_DATABASE_URL", "must not be empty")
 	}
-	if v, ok := flags["PLANNER_DATABASE_URL"]; ok && models.IsPostgres(v) {
-		if u, err := url.Parse(v); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				return c, bad("PLANNER_DATABASE_URL", "a URL with a password must come from the environment, not --database-url")
-			}
-		}
+	if v, ok := flags["PLANNER_DATABASE_URL"]; ok && models.IsPostgres(v) && urlHasPassword(v) {
+		return c, bad("PLANNER_DATABASE_URL", "a URL with a password must come from the environment, not --database-url")
 	}
 	if models.IsPostgres(c.databaseURL) {
 		if _, err := url.Parse(c.databaseURL); err != nil {
@@ -141,6 +138,9 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	}
 	if w.SessionTTL, err = parseDuration(get("PLANNER_SESSION_TTL"), 5*time.Minute, handlers.MaxSessionAge); err != nil {
 		return c, bad("PLANNER_SESSION_TTL", "%v", err)
+	}
+	if w.RequestTimeout, err = parseDuration(get("PLANNER_REQUEST_TIMEOUT"), time.Second, 10*time.Minute); err != nil {
+		return c, bad("PLANNER_REQUEST_TIMEOUT", "%v", err)
 	}
 	lo, hi := 4, 31
 	if prod {
@@ -218,25 +218,24 @@ func parseOrigins(s string) ([]string, error) {
 }
 
 func parseDuration(s string, lo, hi time.Duration) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("want a duration like 1h or 30m, got %q", s)
-	}
-	if d < lo || d > hi {
-		return 0, fmt.Errorf("must be between %s and %s, got %s", lo, hi, d)
-	}
-	return d, nil
+	return parseBetween(s, time.ParseDuration, "a duration like 1h or 30m", lo, hi)
 }
 
 func parseInt(s string, lo, hi int) (int, error) {
-	n, err := strconv.Atoi(s)
+	return parseBetween(s, strconv.Atoi, "a whole number", lo, hi)
+}
+
+// parseBetween reads s with parse (what is wanted says what it reads) and
+// checks that the value is within lo and hi.
+func parseBetween[T int | time.Duration](s string, parse func(string) (T, error), wanted string, lo, hi T) (T, error) {
+	v, err := parse(s)
 	if err != nil {
-		return 0, fmt.Errorf("want a whole number, got %q", s)
+		return 0, fmt.Errorf("want %s, got %q", wanted, s)
 	}
-	if n < lo || n > hi {
-		return 0, fmt.Errorf("must be between %d and %d, got %d", lo, hi, n)
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("must be between %v and %v, got %v", lo, hi, v)
 	}
-	return n, nil
+	return v, nil
 }
 
 func parseCIDRs(s string) ([]*net.IPNet, error) {
@@ -361,4 +360,26 @@ func devSecret(databaseURL string, log *slog.Logger) ([][]byte, error) {
 	}
 	log.Warn("PLANNER_SECRET_KEYS not set: generated a development key; set PLANNER_SECRET_KEYS in production", "file", path)
 	return [][]byte{[]byte(k)}, nil
+}
+
+// urlHasPassword reports whether a PostgreSQL URL carries a password, in
+// its user part or as a query parameter (libpq and pgx read
+// "?password=..." too). A URL that does not parse is treated as carrying
+// one: the flag is refused rather than risk showing it in the process list.
+func urlHasPassword(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return true
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			return true
+		}
+	}
+	for k := range u.Query() {
+		if strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword") {
+			return true
+		}
+	}
+	return false
 }

@@ -88,6 +88,7 @@ func TestConfigValues(t *testing.T) {
 		"PLANNER_CORS_ORIGINS":    "https://a.example, http://b.example:8080 ,",
 		"PLANNER_TOKEN_TTL":       "30m",
 		"PLANNER_SESSION_TTL":     "7h",
+		"PLANNER_REQUEST_TIMEOUT": "2500ms",
 		"PLANNER_BCRYPT_COST":     "4",
 		"PLANNER_LOGIN_LIMIT":     "3",
 		"PLANNER_IP_RATE":         "0",
@@ -116,6 +117,7 @@ func TestConfigValues(t *testing.T) {
 		{"CORS origins", w.CORSOrigins, []string{"https://a.example", "http://b.example:8080"}},
 		{"token TTL", w.TokenTTL, 30 * time.Minute},
 		{"session TTL", w.SessionTTL, 7 * time.Hour},
+		{"request timeout", w.RequestTimeout, 2500 * time.Millisecond},
 		{"bcrypt cost", w.BcryptCost, 4},
 		{"login limit", w.LoginLimit, 3},
 		{"IP rate", w.IPRate, 0},
@@ -157,6 +159,9 @@ func TestConfigRefusals(t *testing.T) {
 		{"session TTL not a duration", "PLANNER_SESSION_TTL", "12", nil},
 		{"session TTL too short", "PLANNER_SESSION_TTL", "1m", nil},
 		{"session TTL past 7 days", "PLANNER_SESSION_TTL", "200h", nil},
+		{"request timeout not a duration", "PLANNER_REQUEST_TIMEOUT", "soon", nil},
+		{"request timeout too short", "PLANNER_REQUEST_TIMEOUT", "10ms", nil},
+		{"request timeout too long", "PLANNER_REQUEST_TIMEOUT", "1h", nil},
 		{"bcrypt cost 3 in development", "PLANNER_BCRYPT_COST", "3", nil},
 		{"bcrypt cost 32 in development", "PLANNER_BCRYPT_COST", "32", nil},
 		{"bcrypt cost not a number", "PLANNER_BCRYPT_COST", "twelve", nil},
@@ -271,6 +276,9 @@ func TestConfigDatabaseURLPasswordNotFromFlag(t *testing.T) {
 		{"postgres://planner:@db.internal/planner", false}, // an empty password is still one
 		{"postgres://planner@db.internal/planner", true},
 		{"postgres://db.internal/planner?sslmode=require", true},
+		{"postgres://planner@db.internal/planner?password=hunter2", false}, // pgx reads it from the query too
+		{"postgres://planner@db.internal/planner?sslmode=require&PASSWORD=hunter2", false},
+		{"postgres://planner@db.internal/planner?sslpassword=hunter2", false},
 		{"/tmp/planner.db", true},
 	}
 	for _, tt := range tests {

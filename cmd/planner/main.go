@@ -14,15 +14,69 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // PLANNER_TIMEZONE works on machines without a zone database
 )
 
 func main() {
+	tuneGC(os.Getenv, machineMemory())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// tuneGC sets the garbage collector of the process, unless GOGC or
+// GOMEMLIMIT say otherwise. It is main's, not run's: the settings are the
+// whole process's, and tests that call run must keep Go's own.
+//
+// Planner keeps little live memory (a few MiB) and makes mostly
+// per-request garbage, so at Go's default GOGC=100 it collects dozens of
+// times a second under load; 400 lets the heap grow five-fold between
+// collections, which roughly halves GC work. The soft memory limit, half
+// of what the machine or container gives the process, makes the collector
+// work harder instead of letting that growth push the process out of
+// memory; with no known size, there is none.
+func tuneGC(getenv func(string) string, machine int64) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if getenv("GOMEMLIMIT") == "" && machine > 0 {
+		debug.SetMemoryLimit(machine / 2)
+	}
+}
+
+// machineMemory is the memory the process may use: its cgroup's limit
+// when it has one, else the machine's RAM; 0 when neither can be read.
+func machineMemory() int64 {
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	return memTotal(string(b))
+}
+
+// memTotal reads MemTotal (in kB) from the text of /proc/meminfo.
+func memTotal(meminfo string) int64 {
+	for _, line := range strings.Split(meminfo, "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb * 1024
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // usageError is a mistake in how the program was called: exit status 2.

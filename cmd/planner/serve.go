@@ -196,7 +196,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	c.web.Version = version()
-	tuneGC(getenv)
 
 	db, err := openDB(ctx, c, log, !*noMigrate)
 	if err != nil {
@@ -221,7 +220,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// the database after Close.
 	hctx, stopHousekeeping := context.WithCancel(ctx)
 	housekept := make(chan struct{})
-	go func() { housekeeping(hctx, db, log); close(housekept) }()
+	go func() { housekeeping(hctx, db, c.web.SecretKeys[0], log); close(housekept) }()
 	defer func() { stopHousekeeping(); <-housekept }()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Server.Serve(ln) }()
@@ -243,26 +242,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// tuneGC sets the garbage collector for serving, unless GOGC or GOMEMLIMIT
-// say otherwise. Planner keeps little live memory (a few MiB) and makes
-// mostly per-request garbage, so at Go's default GOGC=100 it collects
-// dozens of times a second under load; 400 lets the heap grow five-fold
-// between collections, which roughly halves GC work (make bench: the
-// signed-in events page serves about half again as many requests), and a
-// soft limit of 40 MiB on the Go heap caps what that growth may cost.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(40 << 20)
-	}
-}
-
 // housekeeping deletes what has run out: revoked sessions past their
 // expiry, stale throttles, and audit entries past retention.
-func housekeeping(ctx context.Context, db *gorm.DB, log *slog.Logger) {
-	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db), models.NewAudit(db)
+func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog.Logger) {
+	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db, models.ThrottleKey(signingKey)), models.NewAudit(db)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {

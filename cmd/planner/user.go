@@ -9,15 +9,11 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"golang.org/x/term"
-	"gorm.io/gorm"
 )
-
-// cliActor is the audit actor of every user command.
-const cliActor = "cli"
 
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -53,8 +49,21 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer models.Close(db)
-	u := userAdmin{db: db, users: models.NewUsers(db), audit: models.NewAudit(db), cost: c.web.BcryptCost,
-		stdin: stdin, stdout: stdout, stderr: stderr}
+	var throttleKey []byte
+	if sub == "unlock" {
+		// Throttles are keyed by a digest made with the server's secret:
+		// unlocking needs the same keys the server has.
+		keys, err := loadSecretKeys(c, getenv, newLogger(c, stderr))
+		if err != nil {
+			return err
+		}
+		throttleKey = models.ThrottleKey(keys[0])
+	}
+	accounts, err := account.New(db, account.Config{BcryptCost: c.web.BcryptCost, HashSlots: 1, ThrottleKey: throttleKey})
+	if err != nil {
+		return err
+	}
+	u := userAdmin{accounts: accounts, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch sub {
 	case "create":
 		return u.create(ctx, email, admin)
@@ -69,20 +78,13 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 }
 
-// userAdmin carries out the user commands.
+// userAdmin carries out the user commands through the accounts service,
+// which audits each change with the actor "cli".
 type userAdmin struct {
-	db     *gorm.DB
-	users  *models.Users
-	audit  *models.Audit
-	cost   int
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-}
-
-func (u userAdmin) record(ctx context.Context, action, target string) {
-	_ = u.audit.Record(ctx, models.AuditEntry{ActorEmail: cliActor, Action: action, Target: target,
-		Outcome: models.OutcomeSuccess, At: time.Now()})
+	accounts *account.Service
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // readPassword reads one line from stdin, or prompts twice without echo when
@@ -113,23 +115,10 @@ func (u userAdmin) readPassword(email string) (string, error) {
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
-	if msg := models.NewPasswordPolicy().Check(email, pw); msg != "" {
+	if msg := u.accounts.CheckPassword(email, pw); msg != "" {
 		return "", errors.New(msg)
 	}
 	return pw, nil
-}
-
-func (u userAdmin) hash(ctx context.Context, pw string) (string, error) {
-	h, err := models.NewHasher(u.cost, 1, 0)
-	if err != nil {
-		return "", err
-	}
-	t, err := h.Enter()
-	if err != nil {
-		return "", err
-	}
-	defer t.Leave()
-	return t.Hash(ctx, pw)
 }
 
 func (u userAdmin) create(ctx context.Context, email string, admin bool) error {
@@ -140,31 +129,19 @@ func (u userAdmin) create(ctx context.Context, email string, admin bool) error {
 	if err != nil {
 		return err
 	}
-	hash, err := u.hash(ctx, pw)
-	if err != nil {
-		return err
-	}
-	role := models.RoleUser
-	if admin {
-		role = models.RoleAdmin
-	}
-	user, err := u.users.Create(ctx, email, "", hash, role)
+	user, err := u.accounts.SignUp(ctx, account.SignUp{Email: email, Password: pw, Admin: admin}, account.CLI)
 	if errors.Is(err, models.ErrDuplicate) {
 		return fmt.Errorf("a user with email %s already exists", email)
 	}
 	if err != nil {
 		return err
 	}
-	u.record(ctx, models.ActionSignup, email)
-	if admin {
-		u.record(ctx, models.ActionUserPromoted, email)
-	}
-	fmt.Fprintf(u.stdout, "created %s %s (id %d)\n", role, email, user.ID)
+	fmt.Fprintf(u.stdout, "created %s %s (id %d)\n", user.Role, email, user.ID)
 	return nil
 }
 
 func (u userAdmin) find(ctx context.Context, email string) (*models.User, error) {
-	user, err := u.users.ByEmail(ctx, email)
+	user, err := u.accounts.ByEmail(ctx, email)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, fmt.Errorf("no user with email %s", email)
 	}
@@ -180,14 +157,9 @@ func (u userAdmin) setPassword(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	hash, err := u.hash(ctx, pw)
-	if err != nil {
+	if err := u.accounts.SetPassword(ctx, user, pw, account.CLI); err != nil {
 		return err
 	}
-	if _, err := u.users.SetPasswordHash(ctx, user.ID, hash, true); err != nil {
-		return err
-	}
-	u.record(ctx, models.ActionPasswordChanged, email)
 	fmt.Fprintf(u.stdout, "password of %s changed; every session of that user has ended\n", email)
 	return nil
 }
@@ -201,27 +173,21 @@ func (u userAdmin) setRole(ctx context.Context, email, role string) error {
 		fmt.Fprintf(u.stdout, "%s is already %s\n", email, role)
 		return nil
 	}
-	if err := u.users.SetRole(ctx, user.ID, role); err != nil {
+	if err := u.accounts.SetRole(ctx, user, role, account.CLI); err != nil {
 		if errors.Is(err, models.ErrLastAdmin) {
 			return fmt.Errorf("%s is the last enabled admin and cannot be demoted", email)
 		}
 		return err
 	}
-	action := models.ActionUserPromoted
-	if role == models.RoleUser {
-		action = models.ActionUserDemoted
-	}
-	u.record(ctx, action, email)
 	fmt.Fprintf(u.stdout, "%s is now %s; their sessions have ended\n", email, role)
 	return nil
 }
 
 func (u userAdmin) unlock(ctx context.Context, email string) error {
-	n, err := models.NewThrottles(u.db).Unlock(ctx, email)
+	n, err := u.accounts.Unlock(ctx, email, account.CLI)
 	if err != nil {
 		return err
 	}
-	u.record(ctx, models.ActionUserUnlocked, email)
 	fmt.Fprintf(u.stdout, "cleared %d sign-in throttle(s) for %s\n", n, email)
 	return nil
 }
