@@ -135,6 +135,9 @@ func (s *Events) List(ctx context.Context, q EventQuery) (EventPage, error) {
 			page, err = (&Events{db: tx, few: s.few, window: s.window, scanWindow: s.scanWindow}).list(ctx, q)
 			return err
 		}, &sql.TxOptions{ReadOnly: true})
+		if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrBadCursor) && ctx.Err() != nil {
+			err = fmt.Errorf("search events: %w: %w", ErrTimeout, err) // BEGIN or SET cut short
+		}
 		return page, err
 	}
 	return s.list(ctx, q)
@@ -189,7 +192,7 @@ func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
 			case <-ctx.Done():
-				return EventPage{}, fmt.Errorf("search events: %w (%w)", ErrBusy, ctx.Err())
+				return EventPage{}, fmt.Errorf("search events: wait for a scan slot: %w: %w", ErrTimeout, ctx.Err())
 			}
 		}
 	}

@@ -117,7 +117,7 @@ func (s *Events) prepareSearch(ctx context.Context, sr *search) error {
 		probe = prepared(ctx, s.db).Table("events_search").Select("1").Where("events_search MATCH ?", sr.match)
 	}
 	var n int
-	err := prepared(ctx, s.db).Table("(?) AS candidates", probe.Limit(s.few)).Select("COUNT(*)").Row().Scan(&n)
+	err := scanRow(prepared(ctx, s.db).Table("(?) AS candidates", probe.Limit(s.few)).Select("COUNT(*)"), &n)
 	if err != nil {
 		return translate("search events", err)
 	}
@@ -147,7 +147,7 @@ func (s *Events) searchRows(ctx context.Context, sr *search, q EventQuery, seg s
 		return nil, nil, err
 	}
 	tx := sr.matches(prepared(ctx, s.db).Table("(?) AS events", l.order(inner).Limit(window)).
-		Select(eventColumns).Joins(eventCreatorJoin))
+		Select(eventSelect).Joins(eventCreatorJoin))
 	if isPostgres(s.db) {
 		tx = l.order(tx) // PostgreSQL knows the window's order and keeps it without a sort
 	}
@@ -167,7 +167,7 @@ func (s *Events) searchRows(ctx context.Context, sr *search, q EventQuery, seg s
 	}
 	var end listKey
 	var start sql.NullTime
-	err = l.order(last).Offset(window-1).Limit(1).Row().Scan(&end.id, &start)
+	err = scanRow(l.order(last).Offset(window-1).Limit(1), &end.id, &start)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return rows, nil, nil
@@ -194,7 +194,7 @@ func (s *Events) indexRows(ctx context.Context, sr *search, l listing, at *listK
 	} else {
 		// CROSS JOIN makes SQLite read the FTS5 table first.
 		ix = prepared(ctx, s.db).Table("events_search CROSS JOIN events ON events.id = events_search.rowid").
-			Select(eventColumns).Joins(eventCreatorJoin).Where("events_search MATCH ?", sr.match)
+			Select(eventSelect).Joins(eventCreatorJoin).Where("events_search MATCH ?", sr.match)
 	}
 	ix, err := l.where(ix, at)
 	if err != nil {
@@ -205,4 +205,25 @@ func (s *Events) indexRows(ctx context.Context, sr *search, l listing, at *listK
 		return nil, nil, translate("search events", err)
 	}
 	return rows, nil, nil
+}
+
+// scanRow reads the one row tx selects into dest, or returns
+// sql.ErrNoRows. (GORM's Row hands back a row that panics on Scan when a
+// prepared statement fails inside a transaction, as a cancelled one does.)
+func scanRow(tx *gorm.DB, dest ...any) error {
+	rows, err := tx.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
 }

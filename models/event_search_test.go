@@ -311,7 +311,7 @@ func TestSearchSeesEveryWrite(t *testing.T) {
 }
 
 // TestSearchScanWaitsNoLongerThanItsRequest holds every scan slot: a
-// search that would scan gives up with ErrBusy when its request's time is
+// search that would scan gives up with ErrTimeout when its request's time is
 // up, and one the index answers alone does not wait at all.
 func TestSearchScanWaitsNoLongerThanItsRequest(t *testing.T) {
 	db := dbtest.SQLite(t)
@@ -327,8 +327,8 @@ func TestSearchScanWaitsNoLongerThanItsRequest(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.List(ctx, models.EventQuery{Q: "ok", Now: time.Now()}); !errors.Is(err, models.ErrBusy) {
-		t.Errorf("a short search with every slot taken = %v, want ErrBusy", err)
+	if _, err := s.List(ctx, models.EventQuery{Q: "ok", Now: time.Now()}); !errors.Is(err, models.ErrTimeout) {
+		t.Errorf("a short search with every slot taken = %v, want ErrTimeout", err)
 	}
 	p, err := s.List(context.Background(), models.EventQuery{Q: "okapi", Now: time.Now()})
 	if err != nil || len(p.Events) != 1 {

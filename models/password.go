@@ -61,8 +61,7 @@ func (p *PasswordPolicy) Check(email, password string) string {
 	return ""
 }
 
-// ErrBusy means too many password hashes are running or waiting, or a
-// search waited for a scan slot as long as its request may last; the caller
+// ErrBusy means too many password hashes are running or waiting; the caller
 // should answer 503 with Retry-After instead of queueing without bound.
 var ErrBusy = errors.New("password hashing is busy")
 
