@@ -185,3 +185,61 @@ func planProblem(t *testing.T, db *gorm.DB, sql string) string {
 	}
 	return ""
 }
+
+// TestSearchPlansPostgres checks, on 20,000 events, that PostgreSQL looks a
+// rare term up in the pg_trgm indexes: every statement of the search that
+// filters with LIKE reads a GIN index, none reads the whole table.
+func TestSearchPlansPostgres(t *testing.T) {
+	db := dbtest.Postgres(t)
+	ctx := context.Background()
+	u := mkUser(t, db, "ada@example.com", models.RoleUser)
+	if err := db.Exec(`INSERT INTO events (creator_id, title, description, location, starts_at, visibility, created_at, updated_at)
+		SELECT ?, 'Seeded event ' || i, 'A plain description', 'Hall ' || (i % 100),
+			CASE WHEN i % 3 = 0 THEN NULL ELSE now() + make_interval(hours => (i % 2000) - 1000) END,
+			CASE WHEN i % 10 = 0 THEN 'private' ELSE 'public' END, now(), now()
+		FROM generate_series(1, 20000) AS i`, u.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("ANALYZE events").Error; err != nil {
+		t.Fatal(err)
+	}
+	capture := &sqlCapture{Interface: logger.Discard}
+	traced := models.NewEvents(db.Session(&gorm.Session{Logger: capture}))
+	for _, q := range []models.EventQuery{
+		{Q: "zebracorn", Order: models.OrderID},
+		{Viewer: u, Q: "zebracorn", Order: models.OrderBrowse},
+		{Viewer: u, AllPrivate: true, Q: "event 1234", Order: models.OrderNewest},
+	} {
+		q.Now = time.Now()
+		if _, err := traced.List(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checked := 0
+	for _, sql := range capture.stmt {
+		if !strings.Contains(sql, "LIKE") {
+			continue
+		}
+		var plan []string
+		rows, err := db.Raw("EXPLAIN " + sql).Rows()
+		if err != nil {
+			t.Fatalf("explain %s: %v", sql, err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, strings.TrimSpace(line))
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "idx_events_search_") || strings.Contains(text, "Seq Scan on events") {
+			t.Errorf("search not served by the GIN indexes:\n%s\n%s", sql, text)
+		}
+		checked++
+	}
+	if checked < 6 { // a count and a read per search at least
+		t.Fatalf("only %d search statements captured", checked)
+	}
+}
