@@ -340,3 +340,37 @@ func TestSearchScanWaitsNoLongerThanItsRequest(t *testing.T) {
 		t.Errorf("a short search with the slots free = %v, %v", p.Events, err)
 	}
 }
+
+// TestSearchIndexSharedBySchemas migrates two schemas of one PostgreSQL
+// database, as the tests and several deployments do: both search through
+// their own GIN indexes on the one pg_trgm, and dropping the first schema
+// leaves the extension, and so the second one's search, in place.
+func TestSearchIndexSharedBySchemas(t *testing.T) {
+	ctx := context.Background()
+	first, second := dbtest.Postgres(t), dbtest.Postgres(t)
+	for _, db := range []*gorm.DB{first, second} {
+		u := mkUser(t, db, "ada@example.com", models.RoleUser)
+		s := models.NewEvents(db)
+		models.SetSearchBounds(s, 1000, 1, 1)
+		mkEvent(t, s, u.ID, "Okapi evening", nil, "public")
+		if p, err := s.List(ctx, models.EventQuery{Q: "okapi", Now: time.Now()}); err != nil || len(p.Events) != 1 {
+			t.Fatalf("search in a schema of its own: %v, %v", p.Events, err)
+		}
+	}
+	var schema string
+	if err := first.Raw("SELECT current_schema()").Scan(&schema).Error; err != nil || schema == "" {
+		t.Fatalf("current schema: %q, %v", schema, err)
+	}
+	if err := second.Exec(`DROP SCHEMA "` + schema + `" CASCADE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var where string
+	if err := second.Raw("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'").Scan(&where).Error; err != nil || where == "" || where == schema {
+		t.Fatalf("pg_trgm lives in %q (%v), the dropped schema was %q", where, err, schema)
+	}
+	s := models.NewEvents(second)
+	models.SetSearchBounds(s, 1000, 1, 1)
+	if p, err := s.List(ctx, models.EventQuery{Q: "OKAPI", Now: time.Now()}); err != nil || len(p.Events) != 1 {
+		t.Errorf("search after another schema was dropped: %v, %v", p.Events, err)
+	}
+}
