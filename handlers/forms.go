@@ -46,6 +46,20 @@ func bindForm(c echo.Context, f pageForm) {
 	}
 }
 
+// bindBody is bindForm reading the request body only, never the query
+// string: for forms that carry tokens and passwords, which must not be
+// taken from a URL (it ends up in logs, history and Referer headers).
+func bindBody(c echo.Context, f pageForm) {
+	_ = c.Request().ParseForm()
+	form := c.Request().PostForm
+	v := reflect.ValueOf(f).Elem()
+	for _, field := range reflect.VisibleFields(v.Type()) {
+		if name, _, ok := formTag(field); ok {
+			v.FieldByIndex(field.Index).SetString(form.Get(name))
+		}
+	}
+}
+
 // viewForm is f as the views take it: the input kept (never a secret),
 // and the messages.
 func viewForm(f pageForm) views.Form {

@@ -65,7 +65,20 @@ type Config struct {
 	// ThrottleKey keys the throttles' email digests (models.ThrottleKey of
 	// the signing key): the server and the CLI must use the same.
 	ThrottleKey []byte
-	Clock       models.Clock
+	// LinkKeys sign the reset and verification links (LinkKeys of the
+	// signing keys); without them, no link can be made or checked.
+	LinkKeys [][]byte
+	// Mailer composes the mails; nil sends none (the CLI).
+	Mailer Mailer
+	Clock  models.Clock
+}
+
+// Mailer composes the mails the service queues, with a link carrying
+// token: the web layer renders them (from templ, with the site's base URL),
+// the service queues them in the transaction of their cause.
+type Mailer interface {
+	PasswordReset(u *models.User, token string) (models.OutboxMail, error)
+	VerifyEmail(u *models.User, token string) (models.OutboxMail, error)
 }
 
 // Service carries out every change to accounts.
@@ -77,8 +90,11 @@ type Service struct {
 	audit     *models.Audit
 	hasher    *models.Hasher
 	policy    *models.PasswordPolicy
+	outbox    *models.Outbox
 	limit     int
-	key       []byte // throttle digests
+	key       []byte   // throttle digests
+	linkKeys  [][]byte // reset and verification links
+	mailer    Mailer
 	clock     models.Clock
 }
 
@@ -105,8 +121,11 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 		audit:     models.NewAudit(db),
 		hasher:    hasher,
 		policy:    models.NewPasswordPolicy(),
+		outbox:    models.NewOutbox(db),
 		limit:     cfg.LoginLimit,
 		key:       cfg.ThrottleKey,
+		linkKeys:  cfg.LinkKeys,
+		mailer:    cfg.Mailer,
 		clock:     cfg.Clock,
 	}, nil
 }
@@ -180,6 +199,11 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, by Actor) (*models.User
 		}
 		if err := s.record(ctx, tx, actor, models.ActionSignup, u.Email); err != nil {
 			return err
+		}
+		if by.Email == "" { // a sign-up of one's own: prove the address
+			if err := s.queueVerification(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		if in.Admin {
 			return s.record(ctx, tx, actor, models.ActionUserPromoted, u.Email)
@@ -290,7 +314,10 @@ func (s *Service) endSessions(ctx context.Context, u *models.User, sess Session,
 				return err
 			}
 		}
-		return tx.Sessions.Revoke(ctx, sess.SID, sess.Until)
+		if err := tx.Sessions.Revoke(ctx, sess.SID, sess.Until); err != nil {
+			return err
+		}
+		return tx.Sessions.Forget(ctx, sess.SID)
 	})
 	if err != nil {
 		return err
