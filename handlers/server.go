@@ -37,7 +37,10 @@ type Config struct {
 	// RequireVerified makes creating events need a verified email address
 	// (PLANNER_REQUIRE_VERIFIED).
 	RequireVerified bool
-	Clock           models.Clock // nil = the system clock
+	// MailQueued, when set, is called after a mail was queued (it wakes
+	// the mail worker, which otherwise looks every few seconds).
+	MailQueued func()
+	Clock      models.Clock // nil = the system clock
 }
 
 // Secure reports whether the site is served over https, which turns on
@@ -79,7 +82,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
 		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
-		LinkKeys: account.LinkKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Clock: cfg.Clock})
+		LinkKeys: account.LinkKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,9 @@ type Config struct {
 	LinkKeys [][]byte
 	// Mailer composes the mails; nil sends none (the CLI).
 	Mailer Mailer
+	// Queued, when set, is called after a mail was queued and committed
+	// (it wakes the mail worker).
+	Queued func()
 	Clock  models.Clock
 }
 
@@ -95,6 +98,7 @@ type Service struct {
 	key       []byte   // throttle digests
 	linkKeys  [][]byte // reset and verification links
 	mailer    Mailer
+	queued    func()
 	clock     models.Clock
 }
 
@@ -126,6 +130,7 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 		key:       cfg.ThrottleKey,
 		linkKeys:  cfg.LinkKeys,
 		mailer:    cfg.Mailer,
+		queued:    cfg.Queued,
 		clock:     cfg.Clock,
 	}, nil
 }
@@ -213,7 +218,15 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, by Actor) (*models.User
 	if err != nil {
 		return nil, err
 	}
+	s.wake()
 	return u, nil
+}
+
+// wake tells the mail worker that a mail was queued.
+func (s *Service) wake() {
+	if s.queued != nil {
+		s.queued()
+	}
 }
 
 // SignIn checks email and password from ip and returns the account. It

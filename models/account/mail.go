@@ -54,7 +54,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) er
 		}
 	}
 	send := known && n < MailCap && mail.ToAddr != ""
-	return models.InTx(ctx, s.db, func(tx models.Tx) error {
+	err = models.InTx(ctx, s.db, func(tx models.Tx) error {
 		e := models.AuditEntry{Action: models.ActionPasswordResetReq, IP: ip, At: s.clock.Now(), Outcome: models.OutcomeFailure}
 		if known {
 			// The typed email is stored only when it is an account's.
@@ -68,6 +68,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) er
 		}
 		return tx.Audit.Record(ctx, e)
 	})
+	if err == nil && send {
+		s.wake()
+	}
+	return err
 }
 
 // ResetPassword sets a new password through the token of a reset mail and
@@ -178,7 +182,11 @@ func (s *Service) ResendVerification(ctx context.Context, u *models.User) error 
 	if n >= MailCap {
 		return ErrTooManyMails
 	}
-	return models.InTx(ctx, s.db, func(tx models.Tx) error { return s.queueVerification(ctx, tx, u) })
+	if err := models.InTx(ctx, s.db, func(tx models.Tx) error { return s.queueVerification(ctx, tx, u) }); err != nil {
+		return err
+	}
+	s.wake()
+	return nil
 }
 
 // queueVerification queues the verification mail of u in tx.
