@@ -184,3 +184,35 @@ func TestBrowserNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminSeesUserSessions: the admin's users list shows each user's live
+// sessions (browser, IP) and whether the address is verified, and never a
+// token.
+func TestAdminSeesUserSessions(t *testing.T) {
+	app := newTestApp(t)
+	admin := app.createUser("root@example.com", goodPassword, models.RoleAdmin)
+	u := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	phone := app.client()
+	phone.headers.Set("User-Agent", "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")
+	phone.addr = "198.51.100.77:1000"
+	phone.login(u.Email, goodPassword)
+	tok := app.client().token(u.Email, goodPassword)
+	c := app.client()
+	c.login(admin.Email, goodPassword)
+	rec := c.get("/admin/users?q=ada")
+	row := doc(t, rec).Find(`[data-email="ada@example.com"]`)
+	cell := row.Find(`[data-testid="user-sessions"]`)
+	if cell.Find("tbody tr").Length() != 2 || !strings.Contains(cell.Text(), "Chrome on Android") || !strings.Contains(cell.Text(), "198.51.100.77") {
+		t.Fatalf("ada's sessions on the users page: %q", cell.Text())
+	}
+	if row.Find(`[data-testid="email-unverified"]`).Length() != 1 {
+		t.Fatal("no unverified badge")
+	}
+	if cell.Find(`[data-testid="this-device"]`).Length() != 0 || cell.Find("form").Length() != 0 {
+		t.Fatal("another user's sessions marked as this device, or with end buttons")
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, phone.session()) || strings.Contains(body, tok) {
+		t.Fatal("the users page shows a token")
+	}
+}
