@@ -35,7 +35,7 @@ func TestRevokeDeviceKillsExactlyThatSession(t *testing.T) {
 		t.Fatalf("devices page: %d", rec.Code)
 	}
 	d := doc(t, rec)
-	rows := d.Find(`[data-testid="sessions"] tbody tr`)
+	rows := d.Find(`[data-testid="sessions"] tr[data-testid^="session-"]`)
 	if rows.Length() != 3 {
 		t.Fatalf("%d sessions listed, want 3:\n%s", rows.Length(), rec.Body.String())
 	}
