@@ -70,7 +70,7 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 			srv := mailtest.StartOn(t, ln)
 			p2 := startPlanner(t, bin, freeAddr(t), env)
 			msgs := srv.Wait(t, 2, 60*time.Second) // the first retry is 10 s after the failure
-			time.Sleep(5 * time.Second)             // more than two polls: nothing goes out twice
+			time.Sleep(5 * time.Second)            // more than two polls: nothing goes out twice
 			msgs = srv.Messages()
 			var subjects []string
 			for _, m := range msgs {
