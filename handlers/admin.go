@@ -149,7 +149,7 @@ func (h *Admin) userAction(c echo.Context, flash string, do func(ctx context.Con
 		return err
 	}
 	ctx := c.Request().Context()
-	back := c.FormValue("back")
+	back := postField(c, "back")
 	if safeNext(back) == "" || !strings.HasPrefix(back, "/admin/users") {
 		back = "/admin/users"
 	}

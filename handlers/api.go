@@ -68,7 +68,7 @@ func (a *API) Signup(c echo.Context) error {
 func (a *API) Signin(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
-	form, err := c.FormParams()
+	form, err := postForm(c) // the body only: never credentials from the URL
 	if err != nil {
 		if isTooLarge(err) {
 			return echo.ErrStatusRequestEntityTooLarge

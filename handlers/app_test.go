@@ -138,22 +138,36 @@ func (c *client) get(path string) *httptest.ResponseRecorder {
 	return c.do(httptest.NewRequest(http.MethodGet, path, nil))
 }
 
-// post submits a form, adding the CSRF token from the jar unless the form
-// has its own _csrf (tests of CSRF refusal set it, or use postRaw).
+// post submits a form, adding the CSRF token a page would give this
+// client now (it is bound to the session, or to the pre-session cookie)
+// unless the form has its own _csrf (tests of CSRF refusal set it, or use
+// postRaw).
 func (c *client) post(path string, form url.Values) *httptest.ResponseRecorder {
 	c.app.t.Helper()
 	if form == nil {
 		form = url.Values{}
 	}
 	if _, ok := form["_csrf"]; !ok {
-		if c.jar[csrfCookie] == nil {
-			c.get("/login") // any page hands out a token
-		}
-		if ck := c.jar[csrfCookie]; ck != nil {
-			form.Set("_csrf", ck.Value)
-		}
+		form.Set("_csrf", c.csrfToken())
 	}
 	return c.postRaw(path, form)
+}
+
+// csrfToken reads the CSRF token from a page, as a browser's form has it:
+// the layout's sign-out form when signed in, else the sign-in form.
+func (c *client) csrfToken() string {
+	c.app.t.Helper()
+	for _, path := range []string{"/", "/login"} {
+		rec := c.get(path)
+		if rec.Code != http.StatusOK {
+			continue
+		}
+		if tok, ok := doc(c.app.t, rec).Find(`input[name="_csrf"]`).First().Attr("value"); ok && tok != "" {
+			return tok
+		}
+	}
+	c.app.t.Fatal("no page gave a CSRF token")
+	return ""
 }
 
 func (c *client) postRaw(path string, form url.Values) *httptest.ResponseRecorder {

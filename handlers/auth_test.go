@@ -382,18 +382,17 @@ func TestCSRFTokenRotatesAtSignIn(t *testing.T) {
 	app := newTestApp(t)
 	app.createUser("ada@example.com", goodPassword, "user")
 	c := app.client()
-	c.get("/login")
-	before := c.jar[csrfCookie].Value
+	before, cookieBefore := c.csrfToken(), c.jar[csrfCookie].Value
 	c.login("ada@example.com", goodPassword)
-	after := c.jar[csrfCookie].Value
-	if before == after {
+	after := c.csrfToken()
+	if before == after || cookieBefore == c.jar[csrfCookie].Value {
 		t.Fatal("CSRF token not rotated at sign-in")
 	}
 	if rec := c.postRaw("/account", url.Values{"name": {"X Y"}, "_csrf": {before}}); rec.Code != http.StatusForbidden {
 		t.Fatalf("pre-sign-in token still accepted: %d", rec.Code)
 	}
 	c.post("/logout", nil)
-	if c.jar[csrfCookie] == nil || c.jar[csrfCookie].Value == after {
+	if c.jar[csrfCookie] == nil || c.csrfToken() == after {
 		t.Fatal("CSRF token not rotated at sign-out")
 	}
 }

@@ -31,11 +31,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, detail := classify(err)
-	if errors.Is(err, models.ErrBusy) && c.Response().Header().Get("Retry-After") == "" {
+	busy := errors.Is(err, models.ErrBusy) || errors.Is(err, models.ErrTimeout)
+	if busy && c.Response().Header().Get("Retry-After") == "" {
 		c.Response().Header().Set("Retry-After", "1")
 	}
 	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
-	if status >= 500 && !errors.Is(err, models.ErrBusy) {
+	if errors.Is(err, models.ErrTimeout) {
+		s.log.Warn("request deadline passed", "request_id", reqID, "method", c.Request().Method,
+			"path", c.Request().URL.Path, "status", status, "err", err)
+	} else if status >= 500 && !busy {
 		s.log.Error("request failed", "request_id", reqID, "method", c.Request().Method,
 			"path", c.Request().URL.Path, "status", status, "err", err)
 	} else {
@@ -74,7 +78,7 @@ func classify(err error) (int, string) {
 		return he.Code, http.StatusText(he.Code)
 	case errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "Not found"
-	case errors.Is(err, models.ErrBusy):
+	case errors.Is(err, models.ErrBusy), errors.Is(err, models.ErrTimeout):
 		return http.StatusServiceUnavailable, msgBusy
 	default:
 		return http.StatusInternalServerError, "Internal Server Error"

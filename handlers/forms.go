@@ -35,23 +35,10 @@ func (s *formState) state() *formState { return s }
 // ",secret" for passwords, which are never sent back) and formState.
 type pageForm interface{ state() *formState }
 
-// bindForm fills the tagged fields of f from the submitted form. Like the
-// handlers before it, it reads c.FormValue: the body first.
+// bindForm fills the tagged fields of f from the submitted form's body,
+// never from the query string (see postForm).
 func bindForm(c echo.Context, f pageForm) {
-	v := reflect.ValueOf(f).Elem()
-	for _, field := range reflect.VisibleFields(v.Type()) {
-		if name, _, ok := formTag(field); ok {
-			v.FieldByIndex(field.Index).SetString(c.FormValue(name))
-		}
-	}
-}
-
-// bindBody is bindForm reading the request body only, never the query
-// string: for forms that carry tokens and passwords, which must not be
-// taken from a URL (it ends up in logs, history and Referer headers).
-func bindBody(c echo.Context, f pageForm) {
-	_ = c.Request().ParseForm()
-	form := c.Request().PostForm
+	form, _ := postForm(c)
 	v := reflect.ValueOf(f).Elem()
 	for _, field := range reflect.VisibleFields(v.Type()) {
 		if name, _, ok := formTag(field); ok {

@@ -1,16 +1,25 @@
 package handlers
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/planner/planner/models"
 	"github.com/planner/planner/models/account"
 	"golang.org/x/time/rate"
 )
@@ -148,35 +157,148 @@ func securityHeaders(secure bool) echo.MiddlewareFunc {
 	}
 }
 
-// csrf is Echo's CSRF middleware on pages: token in the _csrf field or the
-// X-CSRF-Token header, its cookie HttpOnly and SameSite=Strict, and any
-// refusal answered with the 403 page.
-func csrf(secure bool) echo.MiddlewareFunc {
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		Skipper:        skipNonPages,
-		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-		CookieName:     csrfCookie,
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   secure,
-		CookieSameSite: http.SameSiteStrictMode,
-		CookieMaxAge:   csrfMaxAge,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(err)
-		},
-	})
+// csrf guards every page request that changes state (anything but GET,
+// HEAD, OPTIONS and TRACE), by the rule of SPEC "Hardening":
+//
+//   - Sec-Fetch-Site same-origin or none (a page of ours, or the user
+//     typing): accepted. same-site and cross-site (another port of this
+//     host, a sibling subdomain, any other site): the 403 page, token or
+//     not.
+//   - No Sec-Fetch-Site (an older browser): the request must carry, in the
+//     _csrf field of its body or the X-CSRF-Token header, the token bound
+//     to the caller: an HMAC of the session id when signed in, else of the
+//     pre-session id in the _csrf cookie. A page on a sibling origin can
+//     plant a _csrf cookie, but the token of a signed-in session stays
+//     out of its reach: it names the session id, which lives only inside
+//     the signed, HttpOnly session cookie.
+//
+// Echo's CSRF middleware cannot bind its token (it compares the form with
+// the cookie, which is what the planted-cookie attack defeats), so this is
+// ours; it keeps that middleware's names: the field, header and cookie,
+// and the token in the context under "csrf" for the views.
+func csrf(secure bool, signingKeys [][]byte) echo.MiddlewareFunc {
+	keys := make([][]byte, len(signingKeys))
+	for i, k := range signingKeys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte("planner csrf v1"))
+		keys[i] = m.Sum(nil)
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if skipNonPages(c) {
+				return next(c)
+			}
+			binding := ""
+			if p := principalOf(c); p != nil {
+				binding = "session:" + p.Claims.SID
+			} else if ck, err := c.Cookie(csrfCookie); err == nil && validPreSession(ck.Value) {
+				binding = "pre-session:" + ck.Value
+			} else {
+				pre := NewID()
+				setCSRFCookie(c, secure, pre)
+				binding = "pre-session:" + pre
+			}
+			c.Set(csrfContextKey, csrfToken(keys[0], binding))
+			c.Response().Header().Add(echo.HeaderVary, echo.HeaderCookie)
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+				return next(c)
+			}
+			if strings.HasSuffix(c.Path(), "/*") {
+				return next(c) // no route: the 404 page, which changes nothing
+			}
+			switch c.Request().Header.Get(echo.HeaderSecFetchSite) {
+			case "same-origin", "none":
+				return next(c)
+			case "same-site", "cross-site":
+				return errCSRF("refused Sec-Fetch-Site " + c.Request().Header.Get(echo.HeaderSecFetchSite))
+			}
+			sent := c.Request().Header.Get(echo.HeaderXCSRFToken)
+			if sent == "" {
+				sent = postField(c, "_csrf")
+			}
+			if sent == "" {
+				return errCSRF("no token")
+			}
+			for _, k := range keys {
+				if hmac.Equal([]byte(sent), []byte(csrfToken(k, binding))) {
+					return next(c)
+				}
+			}
+			return errCSRF("token not bound to this session")
+		}
+	}
 }
 
-// The CSRF cookie's name and lifetime.
+// errCSRF is a refused request: the 403 page, the reason in the log.
+func errCSRF(why string) error {
+	return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(errors.New("csrf: " + why))
+}
+
+// csrfToken is the token of binding under key.
+func csrfToken(key []byte, binding string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(binding))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// validPreSession accepts only what NewID makes (and bounds what reaches
+// the HMAC): a cookie of any other shape is replaced.
+func validPreSession(v string) bool {
+	if len(v) < 16 || len(v) > 64 {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// postForm parses the request body's form fields, and only those:
+// c.FormValue and c.FormParams merge in the query string, where tokens and
+// passwords must never come from (they end up in logs, history and Referer
+// headers). A body that is not a form gives no fields.
+func postForm(c echo.Context) (url.Values, error) {
+	r := c.Request()
+	var err error
+	if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		err = r.ParseMultipartForm(32 << 10)
+	} else {
+		err = r.ParseForm()
+	}
+	if r.PostForm == nil {
+		r.PostForm = url.Values{}
+	}
+	return r.PostForm, err
+}
+
+// postField is one field of the body's form ("" when absent).
+func postField(c echo.Context, name string) string {
+	form, _ := postForm(c)
+	return form.Get(name)
+}
+
+// The CSRF cookie, its lifetime and the context key of the token. The
+// cookie holds the pre-session id; it lives as long as a session may, so a
+// form opened days into a session is never refused for its age (a signed-in
+// token does not depend on the cookie at all).
 const (
-	csrfCookie = "_csrf"
-	csrfMaxAge = 12 * 3600
+	csrfCookie     = "_csrf"
+	csrfMaxAge     = int(MaxSessionAge / time.Second)
+	csrfContextKey = "csrf"
 )
 
-// rotateCSRF replaces the CSRF token with a fresh one whenever who is
-// signed in changes, so a token seen before sign-in is worthless after. The
-// middleware's own Set-Cookie for this response is dropped first, leaving
-// one unambiguous cookie.
+func setCSRFCookie(c echo.Context, secure bool, value string) {
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: value, Path: "/", MaxAge: csrfMaxAge, HttpOnly: true,
+		Secure: secure, SameSite: http.SameSiteStrictMode})
+}
+
+// rotateCSRF starts a new pre-session whenever who is signed in changes, so
+// a token seen before is worthless after (a signed-in token changes with
+// the session id by itself). Any _csrf cookie already set on this response
+// is dropped first, leaving one unambiguous cookie.
 func rotateCSRF(c echo.Context, secure bool) {
 	h := c.Response().Header()
 	kept := h.Values(echo.HeaderSetCookie)[:0:0]
@@ -189,8 +311,7 @@ func rotateCSRF(c echo.Context, secure bool) {
 	for _, v := range kept {
 		h.Add(echo.HeaderSetCookie, v)
 	}
-	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: NewID(), Path: "/", MaxAge: csrfMaxAge, HttpOnly: true,
-		Secure: secure, SameSite: http.SameSiteStrictMode})
+	setCSRFCookie(c, secure, NewID())
 }
 
 // ipRateLimit allows perMinute attempts per client (IPv6 per /64) and
@@ -240,4 +361,116 @@ func staticCache(version string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// headKey marks a HEAD request that routing treats as a GET.
+const headKey = "planner.head"
+
+// methodRules makes every GET route answer HEAD, and a known path asked
+// with a method it has no route for answer 405 with Allow (Echo v4 would
+// answer both with 404, or let a group's catch-all refuse them for another
+// reason). It runs before routing; routes lists what routes.go registered,
+// read once when the first request comes.
+func methodRules(e *echo.Echo) (pre, restore echo.MiddlewareFunc) {
+	var once sync.Once
+	real := map[string]bool{} // "GET /events/:id"
+	load := func() {
+		for _, r := range e.Routes() {
+			if r.Method != echo.RouteNotFound {
+				real[r.Method+" "+r.Path] = true
+			}
+		}
+	}
+	routed := func(c echo.Context, method, path string) bool {
+		e.Router().Find(method, path, c)
+		return real[method+" "+c.Path()]
+	}
+	pre = func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			once.Do(load)
+			r := c.Request()
+			if r.Method == http.MethodOptions { // CORS preflights, answered by apiCORS
+				return next(c)
+			}
+			if r.Method == http.MethodHead {
+				r.Method = http.MethodGet
+				c.Set(headKey, true)
+			}
+			path := echo.GetPath(r)
+			if routed(c, r.Method, path) {
+				return next(c)
+			}
+			var allow []string
+			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+				if routed(c, m, path) {
+					allow = append(allow, m)
+					if m == http.MethodGet {
+						allow = append(allow, http.MethodHead)
+					}
+				}
+			}
+			if c.Get(headKey) == true {
+				r.Method = http.MethodHead
+			}
+			if len(allow) == 0 {
+				return next(c) // unknown path: the 404
+			}
+			c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, "Method not allowed")
+		}
+	}
+	// restore gives handlers and logs the real method back once the GET
+	// route is chosen.
+	restore = func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Get(headKey) == true {
+				c.Request().Method = http.MethodHead
+			}
+			return next(c)
+		}
+	}
+	return pre, restore
+}
+
+// authAndCacheHeaders keeps two HTTP rules on every answer, whatever code
+// path wrote it: a 401 carries WWW-Authenticate (RFC 9110 §15.5.2: the
+// API's Bearer scheme, the pages' sign-in form), and an API answer to a
+// caller that sent a bearer token is Cache-Control: no-store, so no cache
+// between keeps what was shown to one user.
+func authAndCacheHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, res := c.Request(), c.Response()
+		api := isAPI(r.URL.Path)
+		bearer := api && len(r.Header.Get(echo.HeaderAuthorization)) > 7 &&
+			strings.EqualFold(r.Header.Get(echo.HeaderAuthorization)[:7], "bearer ")
+		res.Before(func() {
+			h := res.Header()
+			if res.Status == http.StatusUnauthorized && h.Get(echo.HeaderWWWAuthenticate) == "" {
+				if api {
+					h.Set(echo.HeaderWWWAuthenticate, "Bearer")
+				} else {
+					h.Set(echo.HeaderWWWAuthenticate, `Cookie realm="Planner", form-action="/login", cookie-name="`+SessionCookie+`"`)
+				}
+			}
+			if bearer {
+				h.Set(echo.HeaderCacheControl, "no-store")
+			}
+		})
+		return next(c)
+	}
+}
+
+// deadline gives every request's context the configured timeout, so the
+// database work a request starts is cancelled when it runs out; what then
+// comes back is the 503 "busy" answer with Retry-After (models.ErrTimeout).
+func deadline(timeout time.Duration) echo.MiddlewareFunc {
+	return middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+		Timeout: timeout,
+		ErrorHandler: func(err error, c echo.Context) error {
+			if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, models.ErrTimeout) {
+				return fmt.Errorf("%w: %w", models.ErrTimeout, err)
+			}
+			return err
+		},
+	})
 }

@@ -65,7 +65,7 @@ func (r *Recovery) NewForgot(c echo.Context) error {
 // the same page with the same status either way.
 func (r *Recovery) Forgot(c echo.Context) error {
 	var f forgotForm
-	bindBody(c, &f)
+	bindForm(c, &f)
 	f.Email = models.NormalizeEmail(f.Email)
 	if msg := models.CheckEmail(f.Email); msg != "" {
 		f.fail("email", msg)
@@ -97,7 +97,7 @@ func (r *Recovery) NewReset(c echo.Context) error {
 // the account (this browser's too) and sends the user to sign in.
 func (r *Recovery) Reset(c echo.Context) error {
 	var f resetForm
-	bindBody(c, &f)
+	bindForm(c, &f)
 	_, err := r.accounts.ResetPassword(c.Request().Context(), f.Token, f.New, c.RealIP())
 	var fe account.FieldErrors
 	switch {
@@ -142,7 +142,7 @@ func (r *Recovery) NewVerify(c echo.Context) error {
 // Verify confirms the address and goes to the account page (or sign-in).
 func (r *Recovery) Verify(c echo.Context) error {
 	var f verifyForm
-	bindBody(c, &f)
+	bindForm(c, &f)
 	_, err := r.accounts.VerifyEmail(c.Request().Context(), f.Token, c.RealIP())
 	if errors.Is(err, account.ErrBadLink) {
 		f.Message = msgBadVerifyLink

@@ -1,12 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/planner/planner/views"
 )
 
@@ -15,7 +15,9 @@ import (
 func render(c echo.Context, status int, component templ.Component) error {
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
-	if err := component.Render(c.Request().Context(), buf); err != nil {
+	// Rendering into memory needs no cancellation, and the error page is
+	// rendered after the request's deadline has ended its context.
+	if err := component.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
@@ -73,7 +75,7 @@ const assetsKey = "planner.assets"
 // page builds the layout's view model for the current request.
 func page(c echo.Context, title string) views.Page {
 	p := views.Page{Title: title, Flash: takeFlash(c)}
-	if tok, ok := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string); ok {
+	if tok, ok := c.Get(csrfContextKey).(string); ok {
 		p.CSRF = tok
 	}
 	if v, ok := c.Get(assetsKey).(string); ok {

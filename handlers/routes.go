@@ -22,14 +22,21 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	secure := s.cfg.Secure()
 	assets := static.Version()
 
-	// Every request: bounded request id, request log, recover, body limit,
+	// Every request: bounded request id, HEAD for every GET and 405 with
+	// Allow for a known path's wrong method, WWW-Authenticate on every 401 and
+	// no-store for bearer callers, request log, recover, the request
+	// deadline (PLANNER_REQUEST_TIMEOUT), body limit,
 	// security headers, CORS (for /api only, but on every request so that
 	// preflights of any /api path are answered), the assets version.
-	e.Pre(boundRequestID)
+	headAndAllow, headRestore := methodRules(e)
+	e.Pre(boundRequestID, headAndAllow)
 	e.Use(
+		headRestore,
+		authAndCacheHeaders,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}),
 		requestLogger(s.log),
 		recoverPanics(s.log),
+		deadline(s.cfg.RequestTimeout),
 		middleware.BodyLimit(BodyLimit),
 		securityHeaders(secure),
 		apiCORS(s.cfg.CORSOrigins),
@@ -39,15 +46,16 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// The chains. Pages run inside the "" group below (session cookie and
 	// CSRF); the API's chains read bearer tokens only.
 	var (
-		limited      = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt: per-IP limit (429)
-		signedIn     = chain{RequireUser}                                    // else 303 to /login?next=
-		verified     = signedIn.with(requireVerified(s.cfg.RequireVerified)) // PLANNER_REQUIRE_VERIFIED: else 403
-		ownerOrAdmin = signedIn.with(f.events.OwnerOrAdmin)                  // else 404 (unseen) or 403 page
-		admin        = signedIn.with(RequireAdmin)                           // else 403 page
-		anyCaller    = chain{sessions.bearer(true)}                          // optional token; a bad one is 401
-		caller       = chain{sessions.bearer(false)}                         // else 401
-		apiVerified  = caller.with(requireVerified(s.cfg.RequireVerified))   // PLANNER_REQUIRE_VERIFIED: else 403
-		apiOwner     = caller.with(f.apiEvents.OwnerOrAdmin)                 // else 404 or 403 JSON
+		limited        = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt: per-IP limit (429)
+		signedIn       = chain{RequireUser}                                    // else 303 to /login?next=
+		signedInBcrypt = signedIn.with(limited...)                             // signed in, and runs bcrypt
+		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified)) // PLANNER_REQUIRE_VERIFIED: else 403
+		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)                  // else 404 (unseen) or 403 page
+		admin          = signedIn.with(RequireAdmin)                           // else 403 page
+		anyCaller      = chain{sessions.bearer(true)}                          // optional token; a bad one is 401
+		caller         = chain{sessions.bearer(false)}                         // else 401
+		apiVerified    = caller.with(requireVerified(s.cfg.RequireVerified))   // PLANNER_REQUIRE_VERIFIED: else 403
+		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin)                 // else 404 or 403 JSON
 	)
 
 	// Probes and assets: no session, no CSRF.
@@ -59,7 +67,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// session (so the 404 page shows who is signed in) and CSRF. Guards are
 	// attached per route: a Group("") with them would also claim every
 	// unknown address for the sign-in redirect instead of the 404 page.
-	pages := e.Group("", sessions.PageSession(), csrf(secure))
+	pages := e.Group("", sessions.PageSession(), csrf(secure, s.cfg.SecretKeys))
 	pages.GET("/", f.events.Home)
 	pages.GET("/widget", f.widget.Show)
 
@@ -80,13 +88,13 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	pages.GET("/account", f.account.Show, signedIn...)
 	pages.POST("/account", f.account.UpdateName, signedIn...)
-	pages.POST("/account/password", f.account.ChangePassword, signedIn...)
+	pages.POST("/account/password", f.account.ChangePassword, signedInBcrypt...)
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
 	pages.GET("/account/sessions", f.devices.Index, signedIn...)
 	pages.POST("/account/sessions/:id/revoke", f.devices.Revoke, signedIn...)
 	pages.GET("/account/verify", f.recovery.NewVerify)
 	pages.POST("/account/verify", f.recovery.Verify, limited...)
-	pages.POST("/account/verify/resend", f.recovery.Resend, signedIn.with(limited...)...)
+	pages.POST("/account/verify/resend", f.recovery.Resend, signedIn.with(limited...)...) // sends mail: per-IP limit too
 
 	pages.GET("/password/forgot", f.recovery.NewForgot)
 	pages.POST("/password/forgot", f.recovery.Forgot, limited...)

@@ -31,8 +31,9 @@ type Config struct {
 	IPRate         int          // sign-in/sign-up attempts per minute per client; 0 = off
 	TrustedProxies []*net.IPNet // peers whose X-Forwarded-For is believed
 	Timezone       *time.Location
-	HashSlots      int // bcrypt hashes at once; 0 = one less than the cores
-	HashQueue      int // hashes waiting beyond the slots; 0 = 4 per slot
+	RequestTimeout time.Duration // every request ends within it; 0 = 10s
+	HashSlots      int           // bcrypt hashes at once; 0 = one less than the cores
+	HashQueue      int           // hashes waiting beyond the slots; 0 = 4 per slot
 	Version        string
 	// RequireVerified makes creating events need a verified email address
 	// (PLANNER_REQUIRE_VERIFIED).
@@ -70,6 +71,9 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if cfg.Timezone == nil {
 		cfg.Timezone = time.UTC
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
 	if cfg.HashSlots <= 0 {
 		cfg.HashSlots = max(1, runtime.NumCPU()-1)
 	}
@@ -93,7 +97,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	e.HidePort = true
 	e.Server.ReadHeaderTimeout = 5 * time.Second
 	e.Server.ReadTimeout = 15 * time.Second
-	e.Server.WriteTimeout = 30 * time.Second
+	e.Server.WriteTimeout = max(30*time.Second, cfg.RequestTimeout+5*time.Second)
 	e.Server.IdleTimeout = 120 * time.Second
 	e.Server.MaxHeaderBytes = 64 << 10
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)

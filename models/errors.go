@@ -4,10 +4,12 @@
 package models
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -19,6 +21,9 @@ var (
 	ErrDuplicate = errors.New("already exists")
 	// ErrLastAdmin means the change would leave the site without an enabled admin.
 	ErrLastAdmin = errors.New("the last enabled admin cannot be removed")
+	// ErrTimeout means the request's deadline passed before the database
+	// answered: the query was cancelled. Handlers answer 503 and Retry-After.
+	ErrTimeout = errors.New("the request's deadline passed")
 )
 
 // translate maps GORM's errors to our sentinels, wrapping them with context
@@ -31,6 +36,8 @@ func translate(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", op, ErrDuplicate)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), isInterrupt(err):
+		return fmt.Errorf("%s: %w: %w", op, ErrTimeout, err)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -43,4 +50,11 @@ func oneRow(res *gorm.DB) error {
 		return gorm.ErrRecordNotFound
 	}
 	return res.Error
+}
+
+// isInterrupt reports SQLite's answer to a cancelled context: mattn/go-sqlite3
+// interrupts the statement and returns SQLITE_INTERRUPT.
+func isInterrupt(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrInterrupt
 }

@@ -52,6 +52,7 @@ var settings = []setting{
 	{"PLANNER_IP_RATE", "ip-rate", "20", "sign-in/sign-up attempts per minute per client IP; 0 = off"},
 	{"PLANNER_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"PLANNER_TIMEZONE", "timezone", "UTC", "IANA zone for page dates"},
+	{"PLANNER_REQUEST_TIMEOUT", "request-timeout", "10s", "longest a request may take before it is answered 503"},
 	{"PLANNER_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"PLANNER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"PLANNER_SMTP_URL", "smtp-url", "", "smtp://user@host:port or smtps://user@host:port (password in PLANNER_SMTP_PASSWORD); empty: mail is logged (development only)"},
@@ -144,6 +145,9 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	}
 	if w.SessionTTL, err = parseDuration(get("PLANNER_SESSION_TTL"), 5*time.Minute, handlers.MaxSessionAge); err != nil {
 		return c, bad("PLANNER_SESSION_TTL", "%v", err)
+	}
+	if w.RequestTimeout, err = parseDuration(get("PLANNER_REQUEST_TIMEOUT"), time.Second, 10*time.Minute); err != nil {
+		return c, bad("PLANNER_REQUEST_TIMEOUT", "%v", err)
 	}
 	lo, hi := 4, 31
 	if prod {

@@ -135,6 +135,10 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 	}, nil
 }
 
+// HashWork is the bcrypt comparison work done so far, in cost-4 units
+// (models.Hasher.Work): what tests compare instead of timings.
+func (s *Service) HashWork() int64 { return s.hasher.Work() }
+
 // CheckPassword returns a message when password is not acceptable for the
 // account email, or "".
 func (s *Service) CheckPassword(email, password string) string {
@@ -259,6 +263,10 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, in Passwor
 	}
 	if msg := s.policy.Check(u.Email, in.New); msg != "" {
 		errs["new_password"] = msg
+	} else if in.New == in.Current {
+		// Refused before any bcrypt runs: a loop of "change to the same
+		// password" would otherwise be free CPU for whoever runs it.
+		errs["new_password"] = "The new password must differ from the current one"
 	}
 	if len(errs) > 0 {
 		return 0, errs
@@ -423,7 +431,9 @@ func (s *Service) check(ctx context.Context, email, password, ip string, done fu
 		return nil, err
 	}
 	if !res.Allowed {
-		s.refused(ctx, u, models.ActionSigninThrottled, ip)
+		if err := s.refused(ctx, u, models.ActionSigninThrottled, ip); err != nil {
+			return nil, err
+		}
 		return nil, &ThrottledError{Wait: res.RetryAfter}
 	}
 	hash := ""
@@ -435,7 +445,9 @@ func (s *Service) check(ctx context.Context, email, password, ip string, done fu
 		return nil, err
 	}
 	if !ok {
-		s.refused(ctx, u, models.ActionSigninFailed, ip)
+		if err := s.refused(ctx, u, models.ActionSigninFailed, ip); err != nil {
+			return nil, err
+		}
 		return nil, ErrBadCredentials
 	}
 	newHash := ""
@@ -468,16 +480,17 @@ func (s *Service) check(ctx context.Context, email, password, ip string, done fu
 }
 
 // refused records a refused sign-in of u (nil for an unknown email, whose
-// typed text is never stored: people paste passwords into that field). It
-// changes nothing but the throttle count, which is already committed, so a
-// failure to write it must not turn the refusal into an error; the store's
-// error is logged by the database layer.
-func (s *Service) refused(ctx context.Context, u *models.User, action, ip string) {
+// typed text is never stored: people paste passwords into that field). The
+// throttle count it follows is already committed (it must be, before
+// bcrypt runs); if the entry cannot be written the caller answers with
+// that error rather than the refusal, so every refusal anyone was told of
+// is in the log.
+func (s *Service) refused(ctx context.Context, u *models.User, action, ip string) error {
 	e := models.AuditEntry{Action: action, Outcome: models.OutcomeFailure, IP: ip, At: s.clock.Now()}
 	if u != nil {
 		e.ActorEmail, e.ActorID, e.Target = u.Email, strconv.FormatUint(uint64(u.ID), 10), u.Email
 	}
-	_ = s.audit.Record(ctx, e)
+	return s.audit.Record(ctx, e)
 }
 
 // record writes a successful action on target by by, in tx.

@@ -52,6 +52,10 @@ func TestChangesFailWithoutTheirAuditEntry(t *testing.T) {
 		if err := s.SetPassword(ctx, u, "another good password 42", account.CLI); err == nil {
 			t.Fatal("password change without an audit log succeeded")
 		}
+		// A refused sign-in is only answered as one once it is logged.
+		if _, err := s.SignIn(ctx, "ada@example.com", "wrong password", "192.0.2.1"); err == nil || errors.Is(err, account.ErrBadCredentials) {
+			t.Fatalf("failed sign-in without an audit log: %v, want the store's error", err)
+		}
 		after, err := models.NewUsers(db).ByID(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -86,4 +90,32 @@ func TestSignIn(t *testing.T) {
 	if _, err := s.SignIn(ctx, "nobody@example.com", goodPassword, "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
 		t.Fatalf("unknown email: %v, want ErrBadCredentials", err)
 	}
+}
+
+// TestNoEnumerationAfterACostChange is the finding: users hashed at one
+// cost, the server restarted at a lower one. A failed sign-in for an
+// unknown email must do the same bcrypt work as one for a real account.
+func TestNoEnumerationAfterACostChange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		before, err := account.New(db, account.Config{BcryptCost: 6, HashSlots: 1, HashQueue: 4, LoginLimit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := before.SignUp(ctx, account.SignUp{Email: "ada@example.com", Password: goodPassword}, account.CLI); err != nil {
+			t.Fatal(err)
+		}
+		after := newService(t, db) // restarted at cost 4
+		work := func(email string) int64 {
+			w0 := after.HashWork()
+			if _, err := after.SignIn(ctx, email, "wrong password", "192.0.2.1"); !errors.Is(err, account.ErrBadCredentials) {
+				t.Fatalf("%s: %v", email, err)
+			}
+			return after.HashWork() - w0
+		}
+		known, unknown := work("ada@example.com"), work("nobody@example.com")
+		if known != unknown || known != 1<<2 {
+			t.Errorf("bcrypt work: real account %d, unknown email %d; want both 4 (one cost-6 comparison)", known, unknown)
+		}
+	})
 }

@@ -107,7 +107,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, ip string)
 		return nil, err
 	}
 	if same {
-		return nil, FieldErrors{"new_password": "Choose a password different from your current one"}
+		return nil, FieldErrors{"new_password": "The new password must differ from the current one"}
 	}
 	hash, err := ticket.Hash(ctx, password)
 	if err != nil {
