@@ -272,7 +272,8 @@ var auditActions = []string{
 	models.ActionSignup, models.ActionSignin, models.ActionSigninFailed, models.ActionSigninThrottled,
 	models.ActionSignout, models.ActionSignoutAll, models.ActionPasswordChanged, models.ActionUserPromoted,
 	models.ActionUserDemoted, models.ActionUserDisabled, models.ActionUserEnabled, models.ActionSessionsRevoked,
-	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin,
+	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin, models.ActionPasswordResetReq,
+	models.ActionPasswordReset, models.ActionEmailVerified, models.ActionSessionRevoked,
 }
 
 // Audit shows the audit log newest first, filtered by action and user.
