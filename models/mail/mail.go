@@ -193,6 +193,10 @@ func NewWorker(outbox *models.Outbox, sender Sender, log *slog.Logger, clock mod
 		Backoff: DefaultBackoff, wake: make(chan struct{}, 1)}
 }
 
+// ShutdownGrace is how long a send may go on once the worker is told to
+// stop, so that `planner serve` still stops within its 10 s.
+const ShutdownGrace = 3 * time.Second
+
 // DefaultBackoff doubles from 10 seconds up to an hour: 10 s, 20 s, 40 s,
 // …, 1 h, 1 h, …
 func DefaultBackoff(n int) time.Duration {
@@ -212,8 +216,7 @@ func (w *Worker) Wake() {
 }
 
 // Run sends due mail until ctx ends, then returns once the mail being sent
-// (if any) is marked. Sends are bounded by their own timeout, not by ctx,
-// so a shutdown never leaves a mail sent but unmarked.
+// (if any) is marked: a send still running gets ShutdownGrace to finish.
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
@@ -241,10 +244,21 @@ func (w *Worker) SendOne(ctx context.Context) bool {
 		}
 		return false
 	}
-	// The send and its mark run to completion even during a shutdown.
+	// A shutdown lets the send finish for a few seconds more (then it is
+	// cut short and counts as a failed attempt, tried again later), and
+	// the mark always runs.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Lease/2)
 	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(ShutdownGrace, cancel)
+		<-sctx.Done()
+		t.Stop()
+	})
+	defer stop()
 	err = w.sender.Send(sctx, m)
+	// The marks get a context of their own: sctx may be cut short.
+	sctx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelMark()
 	now := w.clock.Now()
 	if err == nil {
 		if err := w.outbox.MarkSent(sctx, m.ID, now); err != nil {

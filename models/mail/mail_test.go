@@ -242,3 +242,36 @@ func TestLogSender(t *testing.T) {
 		t.Fatalf("log: %s", out)
 	}
 }
+
+// TestWorkerStopsWithinGrace: told to stop while a send hangs, the worker
+// cuts the send short after ShutdownGrace, keeps the mail for later, and
+// returns.
+func TestWorkerStopsWithinGrace(t *testing.T) {
+	db := dbtest.SQLite(t)
+	enqueue(t, db, "eve@example.com", "Reset")
+	started := make(chan struct{})
+	hang := senderFunc(func(ctx context.Context, _ *models.OutboxMail) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	w := mail.NewWorker(models.NewOutbox(db), hang, quiet(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	<-started
+	stopped := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(mail.ShutdownGrace + 5*time.Second):
+		t.Fatal("the worker did not stop")
+	}
+	if d := time.Since(stopped); d < mail.ShutdownGrace-100*time.Millisecond {
+		t.Errorf("the send was cut after %v, before the grace", d)
+	}
+	rows := outboxRows(t, db)
+	if rows[0].SentAt != nil || rows[0].FailedAt != nil || rows[0].ClaimedUntil != nil || rows[0].TextBody == "" {
+		t.Fatalf("after a cut send: %+v", rows[0])
+	}
+}
