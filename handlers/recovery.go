@@ -84,6 +84,7 @@ func (r *Recovery) Forgot(c echo.Context) error {
 // NewReset shows the new-password form of a reset link; the token is
 // checked when the form is sent.
 func (r *Recovery) NewReset(c echo.Context) error {
+	noStore(c) // the page carries the token
 	tok := c.QueryParam("token")
 	f := &resetForm{}
 	status := http.StatusOK
@@ -130,6 +131,7 @@ type verifyForm struct {
 // NewVerify shows the button that confirms the address of a verification
 // link (a GET never changes anything).
 func (r *Recovery) NewVerify(c echo.Context) error {
+	noStore(c)
 	tok := c.QueryParam("token")
 	f := &verifyForm{}
 	status := http.StatusOK
@@ -231,6 +233,12 @@ func (r *Recovery) APIReset(c echo.Context) error {
 		return refuseAPI(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"message": msgPasswordReset})
+}
+
+// noStore keeps a page that carries a link's token out of every cache
+// (Referrer-Policy same-origin already keeps its address from other sites).
+func noStore(c echo.Context) {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 }
 
 // requireVerified refuses, with PLANNER_REQUIRE_VERIFIED, what needs a

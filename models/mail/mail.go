@@ -257,11 +257,11 @@ func (w *Worker) SendOne(ctx context.Context) bool {
 	defer stop()
 	err = w.sender.Send(sctx, m)
 	// The marks get a context of their own: sctx may be cut short.
-	sctx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	mctx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelMark()
 	now := w.clock.Now()
 	if err == nil {
-		if err := w.outbox.MarkSent(sctx, m.ID, now); err != nil {
+		if err := w.outbox.MarkSent(mctx, m.ID, now); err != nil {
 			w.log.Error("mail: sent but not marked (it may go out twice)", "id", m.ID, "err", err)
 		}
 		w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "attempt", m.Attempts)
@@ -272,7 +272,7 @@ func (w *Worker) SendOne(ctx context.Context) bool {
 	if errors.As(err, &perm) {
 		retry = time.Time{}
 	}
-	if merr := w.outbox.MarkFailed(sctx, m, err.Error(), now, retry); merr != nil {
+	if merr := w.outbox.MarkFailed(mctx, m, err.Error(), now, retry); merr != nil {
 		w.log.Error("mail: mark failed attempt", "id", m.ID, "err", merr)
 	}
 	if retry.IsZero() || m.Attempts >= models.MaxMailAttempts {
