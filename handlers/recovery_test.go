@@ -24,6 +24,12 @@ import (
 // SMTP server in the test, and returns the server.
 func withMail(t *testing.T, app *testApp) *mailtest.Server {
 	t.Helper()
+	return withMailLog(t, app, quietLog())
+}
+
+// withMailLog is withMail with the worker logging to log.
+func withMailLog(t *testing.T, app *testApp, log *slog.Logger) *mailtest.Server {
+	t.Helper()
 	srv := mailtest.Start(t)
 	u, err := mail.ParseSMTPURL(srv.URL())
 	if err != nil {
@@ -33,7 +39,7 @@ func withMail(t *testing.T, app *testApp) *mailtest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := mail.NewWorker(models.NewOutbox(app.db), sender, quietLog(), nil)
+	w := mail.NewWorker(models.NewOutbox(app.db), sender, log, nil)
 	w.Poll = 20 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -374,3 +380,43 @@ func TestRequireVerified(t *testing.T) {
 const echoRequestID = "X-Request-Id"
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestLogsCarryNoLinkTokens: the reset and verification flows (pages and
+// API, the mail worker included) log no token and no address, at debug
+// level.
+func TestLogsCarryNoLinkTokens(t *testing.T) {
+	app, logs := newLoggedApp(t, newTestApp(t).db)
+	srv := withMailLog(t, app, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	const email = "secret-person@example.com"
+	c := app.client()
+	if rec := c.post("/signup", url.Values{"email": {email}, "password": {goodPassword}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("sign-up: %d", rec.Code)
+	}
+	c.post("/password/forgot", url.Values{"email": {email}})
+	c.api("POST", "/api/user/password/forgot", "", map[string]any{"email": email})
+	msgs := srv.Wait(t, 3, 10*time.Second)
+	var tokens []string
+	for _, m := range msgs {
+		for _, l := range m.Links() {
+			if tok := tokenOf(t, l); tok != "" {
+				tokens = append(tokens, tok)
+				u, _ := url.Parse(l)
+				c.get(u.RequestURI())
+			}
+		}
+	}
+	c.post("/account/verify", url.Values{"token": {tokens[0]}})
+	c.api("POST", "/api/user/password/reset", "", map[string]any{"token": tokens[1], "new_password": newPassword})
+	out := logs.String()
+	if !strings.Contains(out, "path=/password/reset") || !strings.Contains(out, "mail sent") {
+		t.Fatalf("the requests and mails were not logged:\n%s", out)
+	}
+	for _, tok := range tokens {
+		if strings.Contains(out, tok) {
+			t.Errorf("the log contains a link token")
+		}
+	}
+	if strings.Contains(out, email) || strings.Contains(out, newPassword) {
+		t.Errorf("the log contains the address or the password")
+	}
+}
