@@ -91,3 +91,30 @@ func TestOutboxSurvivesCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestDevelopmentMailGoesToTheLog: without PLANNER_SMTP_URL, development
+// writes each mail to the log (its subject and links at info level, not
+// its text), with a warning at start.
+func TestDevelopmentMailGoesToTheLog(t *testing.T) {
+	bin := buildPlanner(t)
+	env := []string{"PLANNER_DATABASE_URL=" + filepath.Join(t.TempDir(), "planner.db"), "PLANNER_BCRYPT_COST=4",
+		"PLANNER_SECRET_KEYS=dev-mail-test-key-0123456789abcdefghijkl", "PLANNER_LOG_LEVEL=info"}
+	p := startPlanner(t, bin, freeAddr(t), env)
+	if code, err := p.call("POST", "/api/user/signup", "", map[string]any{"email": "dev@example.com", "password": "correct-horse-battery"}, nil); code != 200 {
+		t.Fatalf("sign-up: %d %v", code, err)
+	}
+	for range 400 {
+		if strings.Contains(p.stderr.String(), "/account/verify?token=") {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	out := p.stderr.String()
+	if !strings.Contains(out, "PLANNER_SMTP_URL not set") || !strings.Contains(out, "Confirm your email address") ||
+		!strings.Contains(out, p.base+"/account/verify?token=") {
+		t.Fatalf("the mail is not in the log:\n%s", out)
+	}
+	if strings.Contains(out, "Please confirm that this is") || strings.Contains(out, "dev@example.com") {
+		t.Fatalf("the log has the mail's text or address at info level:\n%s", out)
+	}
+}
