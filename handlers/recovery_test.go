@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -419,4 +421,45 @@ func TestLogsCarryNoLinkTokens(t *testing.T) {
 	if strings.Contains(out, email) || strings.Contains(out, newPassword) {
 		t.Errorf("the log contains the address or the password")
 	}
+}
+
+// TestForgotTakesTheSameTime: the known and the unknown address do the
+// same work, so neither answer is markedly slower (medians of interleaved
+// runs; the bound is loose, to catch a different kind of work such as a
+// hash or a mail server call, not noise).
+func TestForgotTakesTheSameTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	app := newTestApp(t)
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.get("/password/forgot")
+	// Known addresses stay under the mail cap: a fresh one each time.
+	for i := 0; i < 30; i++ {
+		app.createUser(fmt.Sprintf("known-%d@example.com", i), goodPassword, models.RoleUser)
+	}
+	var known, unknown []time.Duration
+	for i := 0; i < 30; i++ {
+		for _, email := range []string{fmt.Sprintf("known-%d@example.com", i), fmt.Sprintf("unknown-%d@example.com", i)} {
+			start := time.Now()
+			if rec := c.post("/password/forgot", url.Values{"email": {email}}); rec.Code != http.StatusOK {
+				t.Fatalf("forgot: %d", rec.Code)
+			}
+			if strings.HasPrefix(email, "known") {
+				known = append(known, time.Since(start))
+			} else {
+				unknown = append(unknown, time.Since(start))
+			}
+		}
+	}
+	median := func(d []time.Duration) time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	k, u := median(known), median(unknown)
+	if k > 4*u || u > 4*k {
+		t.Fatalf("median forgot-password time: known %v, unknown %v", k, u)
+	}
+	t.Logf("median: known %v, unknown %v", k, u)
 }

@@ -131,3 +131,31 @@ func TestVerifyEmailLinks(t *testing.T) {
 		}
 	})
 }
+
+// TestLinksSurviveKeyRotation: a link made with the old signing key still
+// works once a new key signs (both configured), and not once the old key
+// is gone.
+func TestLinksSurviveKeyRotation(t *testing.T) {
+	db := dbtest.SQLite(t)
+	ctx := context.Background()
+	old, fresh := []byte("old-signing-key-0123456789abcdef"), []byte("new-signing-key-0123456789abcdef")
+	svc := func(keys ...[]byte) *account.Service {
+		s, err := account.New(db, account.Config{BcryptCost: 4, HashSlots: 1, HashQueue: 4, LoginLimit: 5,
+			LinkKeys: account.LinkKeys(keys), Mailer: testMailer{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	u, err := svc(old).SignUp(ctx, account.SignUp{Email: "ada@example.com", Password: goodPassword}, account.CLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := account.VerifyToken(account.LinkKeys([][]byte{old}), u, time.Now())
+	if _, err := svc(fresh).VerifyEmail(ctx, tok, ""); !errors.Is(err, account.ErrBadLink) {
+		t.Fatalf("a link of a dropped key: %v", err)
+	}
+	if _, err := svc(fresh, old).VerifyEmail(ctx, tok, ""); err != nil {
+		t.Fatalf("a link of the previous key during rotation: %v", err)
+	}
+}
