@@ -46,7 +46,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// The chains. Pages run inside the "" group below (session cookie and
 	// CSRF); the API's chains read bearer tokens only.
 	var (
-		limited        = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt: per-IP limit (429)
+		limited        = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt or sends mail: per-IP limit (429)
 		signedIn       = chain{RequireUser}                                    // else 303 to /login?next=
 		signedInBcrypt = signedIn.with(limited...)                             // signed in, and runs bcrypt
 		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified)) // PLANNER_REQUIRE_VERIFIED: else 403
