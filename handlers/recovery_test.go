@@ -18,8 +18,10 @@ import (
 
 	"github.com/planner/planner/models"
 	"github.com/planner/planner/models/account"
+	"github.com/planner/planner/models/dbtest"
 	"github.com/planner/planner/models/mail"
 	"github.com/planner/planner/models/mail/mailtest"
+	"gorm.io/gorm"
 )
 
 // withMail runs a mail worker on the app's outbox that sends to a real
@@ -462,4 +464,47 @@ func TestForgotTakesTheSameTime(t *testing.T) {
 		t.Fatalf("median forgot-password time: known %v, unknown %v", k, u)
 	}
 	t.Logf("median: known %v, unknown %v", k, u)
+}
+
+// TestHostileRecoveryInput: NUL bytes, invalid UTF-8, huge values and
+// wrong types on the new routes are refused cleanly (never a 500), on
+// both databases.
+func TestHostileRecoveryInput(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		app := newTestAppOn(t, db)
+		u := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+		c := app.client()
+		tok := c.token(u.Email, goodPassword)
+		for _, email := range []string{"ada\x00@example.com", "ad\xffa@example.com", strings.Repeat("a", 5000) + "@example.com", ""} {
+			if rec := c.post("/password/forgot", url.Values{"email": {email}}); rec.Code != http.StatusUnprocessableEntity {
+				t.Errorf("page forgot %q: %d", email[:min(len(email), 20)], rec.Code)
+			}
+			if rec := c.api("POST", "/api/user/password/forgot", "", map[string]any{"email": email}); rec.Code != http.StatusUnprocessableEntity {
+				t.Errorf("API forgot %q: %d", email[:min(len(email), 20)], rec.Code)
+			}
+		}
+		for _, bad := range []string{"\x00", "\xff\xfe", strings.Repeat("A", 10000), "A%00B", ""} {
+			if rec := c.post("/password/reset", url.Values{"token": {bad}, "new_password": {newPassword}}); rec.Code != http.StatusBadRequest {
+				t.Errorf("page reset: %d", rec.Code)
+			}
+			if rec := c.api("POST", "/api/user/password/reset", "", map[string]any{"token": bad, "new_password": newPassword}); rec.Code != http.StatusBadRequest {
+				t.Errorf("API reset: %d", rec.Code)
+			}
+			if rec := c.post("/account/verify", url.Values{"token": {bad}}); rec.Code != http.StatusBadRequest {
+				t.Errorf("verify: %d", rec.Code)
+			}
+		}
+		for _, body := range []string{`{"email": 5}`, `{"token": [], "new_password": {}}`, `[]`} {
+			for _, path := range []string{"/api/user/password/forgot", "/api/user/password/reset"} {
+				if rec := c.api("POST", path, "", body); rec.Code != http.StatusUnprocessableEntity && rec.Code != http.StatusBadRequest {
+					t.Errorf("%s %s: %d", path, body, rec.Code)
+				}
+			}
+		}
+		for _, id := range []string{"0", "-1", "99999999999999999999", "1e3", "%00"} {
+			if rec := c.api("DELETE", "/api/user/sessions/"+id, tok, nil); rec.Code != http.StatusNotFound {
+				t.Errorf("DELETE session %q: %d", id, rec.Code)
+			}
+		}
+	})
 }
