@@ -24,6 +24,10 @@ const (
 	ActionUserUnlocked      = "user_unlocked"
 	ActionUserDeleted       = "user_deleted"
 	ActionEventDeletedAdmin = "event_deleted_by_admin"
+	ActionPasswordResetReq  = "password_reset_requested"
+	ActionPasswordReset     = "password_reset"
+	ActionEmailVerified     = "email_verified"
+	ActionSessionRevoked    = "session_revoked"
 )
 
 // Audit outcomes.

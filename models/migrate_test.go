@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestFreshAndAdoptedSchemasMatch(t *testing.T) {
 		if len(applied) == 0 || applied[0].Name != "00001_initial.sql" {
 			t.Errorf("adoption applied %v, want 00001_initial.sql first", applied)
 		}
-		if after := tableDump(t, old); !reflect.DeepEqual(before, after) {
+		if after := tableDumpLike(t, old, before); !reflect.DeepEqual(before, after) {
 			t.Errorf("data changed by adoption:\nbefore %v\nafter  %v", before, after)
 		}
 		want, got := catalogue(t, fresh), catalogue(t, old)
@@ -150,10 +151,14 @@ func TestNewerSchemaRefused(t *testing.T) {
 		if !errors.Is(err, models.ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprint(latest+1)) {
 			t.Errorf("CheckSchema on a newer schema = %v, want ErrSchemaNewer naming version %d", err, latest+1)
 		}
+		list, err := models.Migrations(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var rows int64
 		db.Raw("SELECT count(*) FROM goose_db_version").Scan(&rows)
-		if rows != latest+2 { // version 0, every migration, the newer one
-			t.Errorf("goose_db_version has %d rows, want %d", rows, latest+2)
+		if want := int64(len(list)) + 2; rows != want { // version 0, every migration, the newer one
+			t.Errorf("goose_db_version has %d rows, want %d", rows, want)
 		}
 	})
 }
@@ -264,6 +269,36 @@ func tableDump(t *testing.T, db *gorm.DB) map[string][]map[string]any {
 			}
 		}
 		out[table] = rows
+	}
+	return out
+}
+
+// tableDumpLike is tableDump reading only the columns before has: later
+// migrations may add columns (with defaults), but must keep every value
+// that was there.
+func tableDumpLike(t *testing.T, db *gorm.DB, before map[string][]map[string]any) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for table, rows := range before {
+		q := db.Table(table)
+		if len(rows) > 0 {
+			var cols []string
+			for k := range rows[0] {
+				cols = append(cols, k)
+			}
+			sort.Strings(cols)
+			q = q.Select(cols)
+		}
+		var got []map[string]any
+		if err := q.Order("1").Find(&got).Error; err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		for _, r := range got {
+			for k, v := range r {
+				r[k] = fmt.Sprint(v)
+			}
+		}
+		out[table] = got
 	}
 	return out
 }
