@@ -3,6 +3,9 @@ GO        ?= go
 BIN       ?= bin/planner
 CGO_ENABLED := 1
 export CGO_ENABLED
+# mattn/go-sqlite3 compiles FTS5, which the search index needs, only with
+# this tag: every go command below carries it.
+TAGS      ?= sqlite_fts5
 
 .DEFAULT_GOAL := help
 
@@ -16,11 +19,11 @@ generate: ## Regenerate templ components (*_templ.go)
 
 .PHONY: run
 run: generate ## Serve on http://localhost:8080 with the SQLite file planner.db
-	$(GO) run ./cmd/planner serve
+	$(GO) run -tags $(TAGS) ./cmd/planner serve
 
 .PHONY: build
 build: generate ## Build bin/planner
-	$(GO) build -trimpath -o $(BIN) ./cmd/planner
+	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) ./cmd/planner
 
 # Redocly's OpenAPI linter, for TestOpenAPIPassesRedocly; used when installed.
 REDOCLY_VERSION := 2.77.0
@@ -34,7 +37,7 @@ tools: ## Install the pinned npm tools some tests use (Redocly's linter) into .t
 
 .PHONY: test
 test: generate ## Run every test, browser tests included, with the race detector
-	$(GO) test -race -count=1 ./...
+	$(GO) test -tags $(TAGS) -race -count=1 ./...
 
 FUZZTIME ?= 10s
 
@@ -44,7 +47,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s); make test runs t
 		dir=./$$(dirname $${file#./}); \
 		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
 			echo "== $$dir $$target ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
+			$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$dir; \
 		done; \
 	done
 
@@ -52,7 +55,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s); make test runs t
 lint: ## gofmt, templ fmt and go vet
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) tool templ fmt -fail .
-	$(GO) vet ./...
+	$(GO) vet -tags $(TAGS) ./...
 
 BENCHTIME ?= 300ms
 BENCHLOAD ?= 5s
@@ -60,10 +63,10 @@ BENCHLOAD ?= 5s
 .PHONY: bench
 bench: ## Go benchmarks, then a wrk load run of the built binary against a bare Echo baseline (a few minutes; not in test)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
-	$(GO) build -trimpath -o $(BIN) ./cmd/planner
-	$(GO) build -trimpath -o bin/planner-baseline ./cmd/planner-baseline
-	$(GO) build -trimpath -o bin/planner-bench ./cmd/planner-bench
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) ./cmd/planner
+	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-baseline ./cmd/planner-baseline
+	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-bench ./cmd/planner-bench
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 	bin/planner-bench --planner $(BIN) --baseline bin/planner-baseline --duration $(BENCHLOAD)
 
 .PHONY: clean

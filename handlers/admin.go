@@ -24,6 +24,7 @@ type userAdmin interface {
 	RevokeSessions(ctx context.Context, u *models.User, by account.Actor) error
 	Unlock(ctx context.Context, email string, by account.Actor) (int64, error)
 	Delete(ctx context.Context, u *models.User, by account.Actor) error
+	SessionsOf(ctx context.Context, ids []uint) ([]models.Session, error)
 }
 
 // siteReader is what the admin reads about the site as a whole
@@ -79,8 +80,24 @@ func (h *Admin) Users(c echo.Context) error {
 		return err
 	}
 	v := views.AdminUsersView{Q: q.Q, Back: c.Request().URL.RequestURI()}
+	ids := make([]uint, 0, len(page.Users))
 	for _, u := range page.Users {
-		v.Users = append(v.Users, h.userRow(&u))
+		ids = append(ids, u.ID)
+	}
+	live, err := h.accounts.SessionsOf(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	byUser := map[uint][]models.Session{}
+	for _, s := range live {
+		byUser[s.UserID] = append(byUser[s.UserID], s)
+	}
+	for _, u := range page.Users {
+		r := h.userRow(&u)
+		// The admin's own current session is not marked: "this device"
+		// means the caller's, and these are someone else's rows.
+		r.Sessions = sessionViews(byUser[u.ID], "", h.timezone)
+		v.Users = append(v.Users, r)
 	}
 	var next, prev string
 	if page.NextAfter > 0 {
@@ -106,7 +123,7 @@ func parseID(s string) uint {
 
 func (h *Admin) userRow(u *models.User) views.AdminUserRow {
 	r := views.AdminUserRow{ID: idString(u.ID), Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt.In(h.timezone).Format("2006-01-02"), LastSignIn: "never"}
+		CreatedAt: u.CreatedAt.In(h.timezone).Format("2006-01-02"), LastSignIn: "never", Verified: u.EmailVerifiedAt != nil}
 	if u.LastSignInAt != nil {
 		r.LastSignIn = u.LastSignInAt.In(h.timezone).Format("2006-01-02 15:04")
 	}
@@ -255,7 +272,8 @@ var auditActions = []string{
 	models.ActionSignup, models.ActionSignin, models.ActionSigninFailed, models.ActionSigninThrottled,
 	models.ActionSignout, models.ActionSignoutAll, models.ActionPasswordChanged, models.ActionUserPromoted,
 	models.ActionUserDemoted, models.ActionUserDisabled, models.ActionUserEnabled, models.ActionSessionsRevoked,
-	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin,
+	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin, models.ActionPasswordResetReq,
+	models.ActionPasswordReset, models.ActionEmailVerified, models.ActionSessionRevoked,
 }
 
 // Audit shows the audit log newest first, filtered by action and user.

@@ -92,7 +92,7 @@ func (a *API) Signin(c echo.Context) error {
 	if err != nil {
 		return refuseAPI(c, err)
 	}
-	tok, ttl, err := a.sessions.APIToken(u)
+	tok, ttl, err := a.sessions.APIToken(c, u)
 	if err != nil {
 		return err
 	}
@@ -116,11 +116,12 @@ func (a *API) Signout(c echo.Context) error {
 func (a *API) Me(c echo.Context) error {
 	u := principalOf(c).User
 	return c.JSON(http.StatusOK, map[string]any{
-		"id":         u.ID,
-		"email":      u.Email,
-		"name":       u.Name,
-		"role":       u.Role,
-		"created_at": apiTime(u.CreatedAt),
+		"id":             u.ID,
+		"email":          u.Email,
+		"name":           u.Name,
+		"role":           u.Role,
+		"email_verified": u.EmailVerifiedAt != nil,
+		"created_at":     apiTime(u.CreatedAt),
 	})
 }
 

@@ -30,7 +30,7 @@ type sessionIssuer interface {
 	Start(c echo.Context, u *models.User) error
 	Reissue(c echo.Context, p *Principal, ver int) error
 	Clear(c echo.Context)
-	APIToken(u *models.User) (token string, ttl time.Duration, err error)
+	APIToken(c echo.Context, u *models.User) (token string, ttl time.Duration, err error)
 }
 
 // Auth serves sign-up, sign-in and sign-out pages.

@@ -190,7 +190,7 @@ func TestSignOutRevokesSessionAndRenewals(t *testing.T) {
 	var sid string
 	{
 		p, err := (&Sessions{cfg: app.cfg, tokens: mustTokens(t), revoked: models.NewSessions(app.db)}).
-			Verify(context.Background(), AudienceWeb, oldCookie)
+			Verify(context.Background(), AudienceWeb, oldCookie, Seen{})
 		if err != nil {
 			t.Fatal(err)
 		}

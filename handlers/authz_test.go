@@ -70,6 +70,7 @@ type authzWorld struct {
 	n                                        int
 	owner, other, admin, target, targetAdmin *models.User
 	public, private                          *models.Event
+	device                                   *models.Session // a session of the owner, for the devices rows
 }
 
 func newAuthzWorld(t *testing.T, app *testApp, n int, hash string, withTargets bool) *authzWorld {
@@ -89,6 +90,19 @@ func newAuthzWorld(t *testing.T, app *testApp, n int, hash string, withTargets b
 	}
 	w.public = app.createEvent(w.owner.ID, fmt.Sprintf("Public picnic [%d]", n), "public", "food")
 	w.private = app.createEvent(w.owner.ID, fmt.Sprintf("Secret surprise [%d]", n), "private", "secret")
+	now := time.Now()
+	sessions := models.NewSessions(app.db)
+	sid := fmt.Sprintf("authz-device-%d", n)
+	if err := sessions.Record(context.Background(), models.Session{SID: sid, UserID: w.owner.ID, Kind: models.SessionBrowser,
+		TokenVersion: w.owner.TokenVersion, IP: "198.51.100.9", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := sessions.Live(context.Background(), w.owner.ID, now)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("the owner's device: %v, %v", list, err)
+	}
+	w.device = &list[0]
 	return w
 }
 
@@ -167,6 +181,46 @@ func eventCases(format string, anon, allowed, forbidden outcome, body func(*auth
 			want: perRole(anon, allowed, oStatus(http.StatusNotFound), allowed)},
 		{name: "missing", path: pathOf(fmt.Sprintf(format, 999999)), body: body,
 			want: perRole(anon, oStatus(http.StatusNotFound), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound))},
+	}
+}
+
+func devicePath(format string) func(*authzWorld) string {
+	return func(w *authzWorld) string { return fmt.Sprintf(format, w.device.ID) }
+}
+
+// deviceEnded checks that the owner's device is no longer listed and that
+// its sid is revoked.
+func deviceEnded(t *testing.T, x *cell) {
+	t.Helper()
+	list, err := models.NewSessions(x.w.app.db).Live(context.Background(), x.w.owner.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.ID == x.w.device.ID {
+			t.Fatal("the device is still listed after it was ended")
+		}
+	}
+	if _, held, err := models.NewSessions(x.w.app.db).Holder(context.Background(), x.w.owner.ID, x.w.device.SID); err != nil || !held.Revoked {
+		t.Fatalf("the device's session is not revoked: %+v, %v", held, err)
+	}
+}
+
+// wantQueued checks that a mail of kind for to is in the outbox.
+func wantQueued(t *testing.T, x *cell, to, kind string) {
+	t.Helper()
+	var n int64
+	if err := x.w.app.db.Model(&models.OutboxMail{}).Where("to_addr = ? AND kind = ?", to, kind).Count(&n).Error; err != nil || n == 0 {
+		t.Fatalf("no %s mail queued for %s (%v)", kind, to, err)
+	}
+}
+
+// passwordReset checks that the other user's password was reset (and
+// their sessions ended).
+func passwordReset(t *testing.T, x *cell) {
+	t.Helper()
+	if u := userState(t, x, x.w.other); u.PasswordHash == x.w.other.PasswordHash || u.TokenVersion == x.w.other.TokenVersion {
+		t.Fatalf("after the reset: %+v", u)
 	}
 }
 
@@ -431,6 +485,45 @@ func authzTable() []authzRow {
 				}
 			}}}},
 
+		// Sessions and devices: only one's own; another user's id is 404.
+		{"GET", "/account/sessions", []authzCase{{path: pathOf("/account/sessions"), want: signedIn(oLogin(), o200()),
+			check: func(t *testing.T, x *cell) {
+				d := doc(t, x.rec)
+				if d.Find(`[data-testid="this-device"]`).Length() != 1 {
+					t.Fatalf("devices page of %s without exactly one \"this device\": %.600s", x.role, x.rec.Body.String())
+				}
+				owns := d.Find(fmt.Sprintf(`[data-testid="session-%d"]`, x.w.device.ID)).Length() == 1
+				if owns != (x.caller.ID == x.w.owner.ID) {
+					t.Fatalf("devices page of %s lists the owner's device: %v", x.role, owns)
+				}
+			}}}},
+		{"POST", "/account/sessions/:id/revoke", []authzCase{{path: devicePath("/account/sessions/%d/revoke"),
+			want:  perRole(oLogin(), o303("/account/sessions"), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound)),
+			check: deviceEnded}}},
+		{"GET", "/account/verify", []authzCase{{path: pathOf("/account/verify?token=abc"), want: allRoles(o200())}}},
+		{"POST", "/account/verify", []authzCase{{path: pathOf("/account/verify"), want: allRoles(o303("/")),
+			body: func(w *authzWorld, _ string) any {
+				return url.Values{"token": {account.VerifyToken(account.LinkKeys([][]byte{testKey}), w.other, time.Now())}}
+			},
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.w.other); u.EmailVerifiedAt == nil {
+					t.Fatal("address not verified")
+				}
+			}}}},
+		{"POST", "/account/verify/resend", []authzCase{{path: pathOf("/account/verify/resend"), want: signedIn(oLogin(), o303("/account")),
+			check: func(t *testing.T, x *cell) { wantQueued(t, x, x.caller.Email, models.MailVerifyEmail) }}}},
+		{"GET", "/password/forgot", []authzCase{{path: pathOf("/password/forgot"), want: allRoles(o200())}}},
+		{"POST", "/password/forgot", []authzCase{{path: pathOf("/password/forgot"), want: allRoles(o200()),
+			body:  func(w *authzWorld, _ string) any { return url.Values{"email": {w.other.Email}} },
+			check: func(t *testing.T, x *cell) { wantQueued(t, x, x.w.other.Email, models.MailPasswordReset) }}}},
+		{"GET", "/password/reset", []authzCase{{path: pathOf("/password/reset?token=abc"), want: allRoles(o200())}}},
+		{"POST", "/password/reset", []authzCase{{path: pathOf("/password/reset"), want: allRoles(o303("/login")),
+			body: func(w *authzWorld, _ string) any {
+				return url.Values{"token": {account.ResetToken(account.LinkKeys([][]byte{testKey}), w.other, time.Now())},
+					"new_password": {"a-new-long-passphrase"}}
+			},
+			check: passwordReset}}},
+
 		// The JSON API: bearer tokens; 401 instead of redirects.
 		{"POST", "/api/user/signup", []authzCase{{path: pathOf("/api/user/signup"), body: signupJSON, want: allRoles(o200()),
 			check: accountExists("api")}}},
@@ -450,6 +543,28 @@ func authzTable() []authzRow {
 					t.Fatalf("me of %s: %s", x.caller.Email, x.rec.Body.String())
 				}
 			}}}},
+		{"POST", "/api/user/password/forgot", []authzCase{{path: pathOf("/api/user/password/forgot"), want: allRoles(oStatus(http.StatusAccepted)),
+			body:  func(w *authzWorld, _ string) any { return map[string]any{"email": w.other.Email} },
+			check: func(t *testing.T, x *cell) { wantQueued(t, x, x.w.other.Email, models.MailPasswordReset) }}}},
+		{"POST", "/api/user/password/reset", []authzCase{{path: pathOf("/api/user/password/reset"), want: allRoles(o200()),
+			body: func(w *authzWorld, _ string) any {
+				return map[string]any{"token": account.ResetToken(account.LinkKeys([][]byte{testKey}), w.other, time.Now()),
+					"new_password": "a-new-long-passphrase"}
+			},
+			check: passwordReset}}},
+		{"GET", "/api/user/sessions", []authzCase{{path: pathOf("/api/user/sessions"), want: signedIn(oStatus(http.StatusUnauthorized), o200()),
+			check: func(t *testing.T, x *cell) {
+				body := x.rec.Body.String()
+				if strings.Count(body, `"current":true`) != 1 {
+					t.Fatalf("sessions of %s without exactly one current: %s", x.role, body)
+				}
+				if owns := strings.Contains(body, fmt.Sprintf(`"id":%d,`, x.w.device.ID)); owns != (x.caller.ID == x.w.owner.ID) {
+					t.Fatalf("sessions of %s list the owner's device: %v: %s", x.role, owns, body)
+				}
+			}}}},
+		{"DELETE", "/api/user/sessions/:id", []authzCase{{path: devicePath("/api/user/sessions/%d"),
+			want:  perRole(oStatus(http.StatusUnauthorized), o200(), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound)),
+			check: deviceEnded}}},
 		{"GET", "/api/event/", []authzCase{{path: pathOf("/api/event/"), want: allRoles(o200()), check: leakCheck}}},
 		{"GET", "/api/event", []authzCase{{path: pathOf("/api/event"), want: allRoles(o200()), check: leakCheck}}},
 		{"GET", "/api/event/:id", []authzCase{
@@ -762,7 +877,8 @@ func (w *authzWorld) snapshot(t testing.TB) string {
 		}
 	}
 	for _, u := range users {
-		fmt.Fprintf(&b, "u%d:%s:%s:%s:%t:%d:%s;", u.ID, u.Email, u.Name, u.Role, u.Disabled, u.TokenVersion, u.PasswordHash)
+		fmt.Fprintf(&b, "u%d:%s:%s:%s:%t:%d:%s:%s;", u.ID, u.Email, u.Name, u.Role, u.Disabled, u.TokenVersion, u.PasswordHash,
+			fmtTime(u.EmailVerifiedAt))
 	}
 	for _, e := range events {
 		fmt.Fprintf(&b, "e%d:%d:%q:%q:%q:%q:%q:%v:%v:%s:%s;", e.ID, e.CreatorID, e.Title, e.Image, e.Description, e.Tags,
@@ -780,7 +896,7 @@ func (w *authzWorld) snapshot(t testing.TB) string {
 func tableCounts(t testing.TB, db *gorm.DB) string {
 	t.Helper()
 	var b strings.Builder
-	for _, m := range []any{&models.User{}, &models.Event{}, &models.EventTag{}, &models.RevokedSession{}, &models.AuditEntry{}} {
+	for _, m := range []any{&models.User{}, &models.Event{}, &models.EventTag{}, &models.RevokedSession{}, &models.AuditEntry{}, &models.OutboxMail{}} {
 		var n int64
 		if err := db.Model(m).Count(&n).Error; err != nil {
 			t.Fatalf("count: %v", err)

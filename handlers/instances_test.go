@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/planner/planner/models"
@@ -73,6 +74,32 @@ func TestSeveralInstances(t *testing.T) {
 		replay.jar[SessionCookie] = &http.Cookie{Name: SessionCookie, Value: cookie}
 		if rec := replay.get("/account"); rec.Code != http.StatusSeeOther {
 			t.Fatalf("A still honours a session signed out on B: %d", rec.Code)
+		}
+	})
+
+	t.Run("ending a device on one ends it on the other", func(t *testing.T) {
+		phone, laptop := a.client(), a.client()
+		phone.login("ada@example.com", goodPassword)
+		laptop.login("ada@example.com", goodPassword)
+		// B lists the sessions begun on A; a token from B ends the phone's
+		// session (its id as the phone's own page on A shows it).
+		tok := laptop.on(b).token("ada@example.com", goodPassword)
+		if list := decode[[]sessionJSON](t, laptop.on(b).api("GET", "/api/user/sessions", tok, nil)); len(list) < 3 {
+			t.Fatalf("sessions on B: %+v", list)
+		}
+		phoneSession := phone.session()
+		d := doc(t, phone.get("/account/sessions"))
+		mine, _ := d.Find(`[data-testid="this-device"]`).Closest("tr").Attr("data-testid")
+		if rec := laptop.on(b).api("DELETE", "/api/user/sessions/"+strings.TrimPrefix(mine, "session-"), tok, nil); rec.Code != http.StatusOK {
+			t.Fatalf("end the phone on B: %d", rec.Code)
+		}
+		replay := a.client()
+		replay.jar[SessionCookie] = &http.Cookie{Name: SessionCookie, Value: phoneSession}
+		if rec := replay.get("/account"); rec.Code != http.StatusSeeOther {
+			t.Fatalf("A still honours a device ended on B: %d", rec.Code)
+		}
+		if rec := laptop.get("/account"); rec.Code != http.StatusOK {
+			t.Fatalf("the laptop was signed out too: %d", rec.Code)
 		}
 	})
 

@@ -26,27 +26,32 @@ func render(c echo.Context, status int, component templ.Component) error {
 // Flash codes: the flash cookie carries one of these keys, never free text,
 // so nobody who can set a cookie can make Planner say something it didn't.
 var flashMessages = map[string]string{
-	"signed_out":       "You have been signed out.",
-	"signed_out_all":   "Every session of your account has ended. Sign in again to continue.",
-	"password_changed": "Your password has been changed. Every other session has ended.",
-	"name_saved":       "Your display name has been saved.",
-	"welcome":          "Welcome to Planner! Your account is ready.",
-	"user_promoted":    "The user is now an admin. Their sessions have ended.",
-	"user_demoted":     "The user is no longer an admin. Their sessions have ended.",
-	"user_disabled":    "The user is disabled. Their sessions have ended.",
-	"user_enabled":     "The user is enabled again.",
-	"sessions_revoked": "Every session and token of the user has ended.",
-	"user_unlocked":    "Sign-in throttling for the user has been cleared.",
-	"user_deleted":     "The user and their events have been deleted.",
-	"event_deleted":    "The event has been deleted.",
-	"last_admin":       "The last enabled admin cannot be demoted, disabled or deleted.",
-	"timezone_saved":   "Your time zone has been saved.",
-	"calendar_rotated": "Your calendar feed has a new address. The old one no longer works.",
-	"rsvp_going":       "You're going. See you there!",
-	"rsvp_waitlisted":  "The event is full: you're on the waitlist and will get a seat when one frees up.",
-	"rsvp_cancelled":   "Your RSVP has been cancelled.",
-	"share_on":         "The share link is on. Anyone with it can see the event.",
-	"share_off":        "The share link is off. It no longer opens the event.",
+	"signed_out":         "You have been signed out.",
+	"signed_out_all":     "Every session of your account has ended. Sign in again to continue.",
+	"password_changed":   "Your password has been changed. Every other session has ended.",
+	"name_saved":         "Your display name has been saved.",
+	"welcome":            "Welcome to Planner! Your account is ready.",
+	"user_promoted":      "The user is now an admin. Their sessions have ended.",
+	"user_demoted":       "The user is no longer an admin. Their sessions have ended.",
+	"user_disabled":      "The user is disabled. Their sessions have ended.",
+	"user_enabled":       "The user is enabled again.",
+	"sessions_revoked":   "Every session and token of the user has ended.",
+	"user_unlocked":      "Sign-in throttling for the user has been cleared.",
+	"user_deleted":       "The user and their events have been deleted.",
+	"event_deleted":      "The event has been deleted.",
+	"last_admin":         "The last enabled admin cannot be demoted, disabled or deleted.",
+	"password_reset":     "Your password has been reset and every session has ended. Sign in with the new password.",
+	"email_verified":     "Thank you: your email address is confirmed.",
+	"verification_sent":  "We have sent the confirmation link again. It works for 48 hours.",
+	"verification_limit": "We have sent several confirmation links in the last hour: please use one of those, or try again later.",
+	"session_revoked":    "The session has ended.",
+	"timezone_saved":     "Your time zone has been saved.",
+	"calendar_rotated":   "Your calendar feed has a new address. The old one no longer works.",
+	"rsvp_going":         "You're going. See you there!",
+	"rsvp_waitlisted":    "The event is full: you're on the waitlist and will get a seat when one frees up.",
+	"rsvp_cancelled":     "Your RSVP has been cancelled.",
+	"share_on":           "The share link is on. Anyone with it can see the event.",
+	"share_off":          "The share link is off. It no longer opens the event.",
 }
 
 const flashCookie = "planner_flash"
@@ -84,7 +89,8 @@ func page(c echo.Context, title string) views.Page {
 		p.Assets = v
 	}
 	if pr := principalOf(c); pr != nil {
-		p.User = &views.User{Name: pr.User.Name, Email: pr.User.Email, Admin: pr.User.IsAdmin()}
+		p.User = &views.User{Name: pr.User.Name, Email: pr.User.Email, Admin: pr.User.IsAdmin(),
+			Unverified: pr.User.EmailVerifiedAt == nil}
 	}
 	return p
 }

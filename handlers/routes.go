@@ -46,14 +46,16 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	// The chains. Pages run inside the "" group below (session cookie and
 	// CSRF); the API's chains read bearer tokens only.
 	var (
-		limited        = chain{ipRateLimit(s.cfg.IPRate)}      // runs bcrypt: per-IP limit (429)
-		signedIn       = chain{RequireUser}                    // else 303 to /login?next=
-		signedInBcrypt = signedIn.with(limited...)             // signed in, and runs bcrypt
-		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)  // else 404 (unseen) or 403 page
-		admin          = signedIn.with(RequireAdmin)           // else 403 page
-		anyCaller      = chain{sessions.bearer(true)}          // optional token; a bad one is 401
-		caller         = chain{sessions.bearer(false)}         // else 401
-		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin) // else 404 or 403 JSON
+		limited        = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt or sends mail: per-IP limit (429)
+		signedIn       = chain{RequireUser}                                    // else 303 to /login?next=
+		signedInBcrypt = signedIn.with(limited...)                             // signed in, and runs bcrypt
+		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified)) // PLANNER_REQUIRE_VERIFIED: else 403
+		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)                  // else 404 (unseen) or 403 page
+		admin          = signedIn.with(RequireAdmin)                           // else 403 page
+		anyCaller      = chain{sessions.bearer(true)}                          // optional token; a bad one is 401
+		caller         = chain{sessions.bearer(false)}                         // else 401
+		apiVerified    = caller.with(requireVerified(s.cfg.RequireVerified))   // PLANNER_REQUIRE_VERIFIED: else 403
+		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin)                 // else 404 or 403 JSON
 	)
 
 	// Probes and assets: no session, no CSRF.
@@ -76,11 +78,11 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/logout", f.auth.Logout)
 
 	pages.GET("/events", f.events.Index)
-	pages.GET("/events/new", f.events.New, signedIn...)
+	pages.GET("/events/new", f.events.New, verified...)
 	pages.GET("/events/mine", f.events.Mine, signedIn...)
-	pages.POST("/events", f.events.Create, signedIn...)
+	pages.POST("/events", f.events.Create, verified...)
 	pages.GET("/events/:id", f.events.Show) // and /events/{id}.ics; ?key= opens a shared private event
-	pages.POST("/events/:id/rsvp", f.events.RSVP, signedIn...)
+	pages.POST("/events/:id/rsvp", f.events.RSVP, verified...)
 	pages.POST("/events/:id/rsvp/cancel", f.events.CancelRSVP, signedIn...)
 	pages.GET("/events/:id/attendees", f.events.Attendees, ownerOrAdmin...)
 	pages.GET("/events/:id/attendees.csv", f.events.AttendeesCSV, ownerOrAdmin...)
@@ -96,6 +98,17 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
 	pages.POST("/account/timezone", f.account.UpdateTimezone, signedIn...)
 	pages.POST("/account/calendar", f.account.RotateCalendar, signedIn...)
+
+	pages.GET("/account/sessions", f.devices.Index, signedIn...)
+	pages.POST("/account/sessions/:id/revoke", f.devices.Revoke, signedIn...)
+	pages.GET("/account/verify", f.recovery.NewVerify)
+	pages.POST("/account/verify", f.recovery.Verify, limited...)
+	pages.POST("/account/verify/resend", f.recovery.Resend, signedIn.with(limited...)...) // sends mail: per-IP limit too
+
+	pages.GET("/password/forgot", f.recovery.NewForgot)
+	pages.POST("/password/forgot", f.recovery.Forgot, limited...)
+	pages.GET("/password/reset", f.recovery.NewReset)
+	pages.POST("/password/reset", f.recovery.Reset, limited...)
 
 	// Calendar feeds: the secret token in the path is the credential
 	// (calendar apps send no cookies), so no session and no CSRF.
@@ -123,13 +136,17 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	api.POST("/user/signin", f.api.Signin, limited...)
 	api.POST("/user/signout", f.api.Signout, caller...)
 	api.GET("/user/me", f.api.Me, caller...)
+	api.POST("/user/password/forgot", f.recovery.APIForgot, limited...)
+	api.POST("/user/password/reset", f.recovery.APIReset, limited...)
+	api.GET("/user/sessions", f.devices.APIList, caller...)
+	api.DELETE("/user/sessions/:id", f.devices.APIDelete, caller...)
 	api.GET("/event/", f.apiEvents.List, anyCaller...)
 	api.GET("/event", f.apiEvents.List, anyCaller...)
 	api.GET("/event/:id", f.apiEvents.Get, anyCaller...)
-	api.POST("/event/new", f.apiEvents.Create, caller...)
+	api.POST("/event/new", f.apiEvents.Create, apiVerified...)
 	api.PUT("/event/:id", f.apiEvents.Update, apiOwner...)
 	api.DELETE("/event/:id", f.apiEvents.Delete, apiOwner...)
-	api.POST("/event/:id/rsvp", f.apiEvents.RSVP, caller...)
+	api.POST("/event/:id/rsvp", f.apiEvents.RSVP, apiVerified...)
 	api.DELETE("/event/:id/rsvp", f.apiEvents.CancelRSVP, caller...)
 	api.GET("/event/:id/attendees", f.apiEvents.Attendees, apiOwner...)
 	api.GET("/openapi.json", f.docs.OpenAPI)

@@ -35,7 +35,13 @@ type Config struct {
 	HashSlots      int           // bcrypt hashes at once; 0 = one less than the cores
 	HashQueue      int           // hashes waiting beyond the slots; 0 = 4 per slot
 	Version        string
-	Clock          models.Clock // nil = the system clock
+	// RequireVerified makes creating events need a verified email address
+	// (PLANNER_REQUIRE_VERIFIED).
+	RequireVerified bool
+	// MailQueued, when set, is called after a mail was queued (it wakes
+	// the mail worker, which otherwise looks every few seconds).
+	MailQueued func()
+	Clock      models.Clock // nil = the system clock
 }
 
 // Secure reports whether the site is served over https, which turns on
@@ -45,7 +51,7 @@ func (c Config) Secure() bool { return c.BaseURL != nil && c.BaseURL.Scheme == "
 // Limits that are policy rather than configuration.
 const (
 	// MaxSessionAge is how long after sign-in a browser session may be renewed.
-	MaxSessionAge = 7 * 24 * time.Hour
+	MaxSessionAge = models.MaxSessionAge
 	// BodyLimit bounds every request body.
 	BodyLimit = "1M"
 )
@@ -80,7 +86,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
 		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
-		Clock: cfg.Clock})
+		LinkKeys: account.LinkKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +119,8 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, sessions, cfg.Secure()),
 		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, calendar.FeedURL),
+		recovery:  NewRecovery(accounts, sessions, cfg.Secure()),
+		devices:   NewDevices(cfg, accounts, sessions),
 	}
 	s.routes(e, f, sessions)
 	return e, nil
@@ -130,6 +138,8 @@ type features struct {
 	auth      *Auth
 	account   *Account
 	calendar  *Calendar
+	recovery  *Recovery
+	devices   *Devices
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

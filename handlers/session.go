@@ -71,24 +71,53 @@ func (p *Principal) session() account.Session {
 	return account.Session{SID: p.Claims.SID, Until: p.Claims.ExpiresAt.Time}
 }
 
+// Seen is where a request came from, for the devices list.
+type Seen struct {
+	IP        string
+	UserAgent string
+}
+
+// seenOf is the request's address and browser.
+func seenOf(c echo.Context) Seen {
+	return Seen{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
 // Verify checks raw for audience aud: the token itself, then that its
 // session is not revoked, its user exists, is enabled, and still has the
-// token's version.
-func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, error) {
+// token's version. At most once a minute per session it also records that
+// the session was seen, from where (a failure to write that is logged, not
+// a refusal).
+func (s *Sessions) Verify(ctx context.Context, aud, raw string, seen Seen) (*Principal, error) {
 	claims, err := s.tokens.Parse(aud, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidToken, err)
 	}
 	id, _ := claims.UserID()
-	u, revoked, err := s.revoked.Holder(ctx, id, claims.SID)
+	u, held, err := s.revoked.Holder(ctx, id, claims.SID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, errTokenRejected
 	}
 	if err != nil {
 		return nil, err
 	}
-	if revoked || u.Disabled || u.TokenVersion != claims.Ver {
+	if held.Revoked || u.Disabled || u.TokenVersion != claims.Ver {
 		return nil, errTokenRejected
+	}
+	if now := s.clock.Now(); held.Stale(now) {
+		kind := models.SessionAPI
+		if aud == AudienceWeb {
+			kind = models.SessionBrowser
+		}
+		rec := models.Session{SID: claims.SID, UserID: u.ID, Kind: kind, TokenVersion: claims.Ver, IP: seen.IP,
+			UserAgent: seen.UserAgent, CreatedAt: time.Unix(claims.AuthTime, 0), LastSeenAt: now}
+		if kind == models.SessionAPI {
+			rec.CreatedAt, rec.ExpiresAt = claims.IssuedAt.Time, claims.ExpiresAt.Time
+		} else if held.LastSeen.IsZero() {
+			rec.ExpiresAt = claims.ExpiresAt.Time // no record yet (a token from before the devices list)
+		}
+		if err := s.revoked.Record(ctx, rec); err != nil && ctx.Err() == nil {
+			s.log.Warn("record session seen", "err", err)
+		}
 	}
 	return &Principal{User: u, Claims: claims}, nil
 }
@@ -97,6 +126,13 @@ func (s *Sessions) Verify(ctx context.Context, aud, raw string) (*Principal, err
 func (s *Sessions) Start(c echo.Context, u *models.User) error {
 	now := s.clock.Now()
 	return s.issue(c, u.ID, u.TokenVersion, NewID(), now)
+}
+
+// record writes the record of a session as it is issued (or re-issued).
+func (s *Sessions) record(c echo.Context, kind string, userID uint, ver int, sid string, created, exp time.Time) error {
+	seen := seenOf(c)
+	return s.revoked.Record(c.Request().Context(), models.Session{SID: sid, UserID: userID, Kind: kind, TokenVersion: ver,
+		IP: seen.IP, UserAgent: seen.UserAgent, CreatedAt: created, LastSeenAt: s.clock.Now(), ExpiresAt: exp})
 }
 
 // Reissue replaces the cookie of the current session (same sid and sign-in
@@ -115,16 +151,26 @@ func (s *Sessions) issue(c echo.Context, userID uint, ver int, sid string, authT
 	if err != nil {
 		return err
 	}
+	if err := s.record(c, models.SessionBrowser, userID, ver, sid, authTime, exp); err != nil {
+		return err
+	}
 	c.SetCookie(s.cookie(tok, int(s.cfg.SessionTTL.Seconds())))
 	return nil
 }
 
-// APIToken issues an API bearer token for u, a session of its own, and
-// says how long it lives.
-func (s *Sessions) APIToken(u *models.User) (string, time.Duration, error) {
+// APIToken issues an API bearer token for u, a session of its own (with
+// its record, for the devices list), and says how long it lives.
+func (s *Sessions) APIToken(c echo.Context, u *models.User) (string, time.Duration, error) {
 	now := s.clock.Now()
-	tok, err := s.tokens.Issue(AudienceAPI, u.ID, u.TokenVersion, NewID(), now, now.Add(s.cfg.TokenTTL))
-	return tok, s.cfg.TokenTTL, err
+	sid, exp := NewID(), now.Add(s.cfg.TokenTTL)
+	tok, err := s.tokens.Issue(AudienceAPI, u.ID, u.TokenVersion, sid, now, exp)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := s.record(c, models.SessionAPI, u.ID, u.TokenVersion, sid, now, exp); err != nil {
+		return "", 0, err
+	}
+	return tok, s.cfg.TokenTTL, nil
 }
 
 // Clear drops the session cookie without touching the session (the
@@ -169,7 +215,7 @@ func (s *Sessions) bearer(optional bool) echo.MiddlewareFunc {
 		ContextKey:  principalKey,
 		TokenLookup: "header:Authorization:Bearer ",
 		ParseTokenFunc: func(c echo.Context, raw string) (any, error) {
-			return s.Verify(c.Request().Context(), AudienceAPI, raw)
+			return s.Verify(c.Request().Context(), AudienceAPI, raw, seenOf(c))
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
 			if errors.Is(err, errInvalidToken) {
@@ -200,7 +246,7 @@ func (s *Sessions) PageSession() echo.MiddlewareFunc {
 		ContextKey:  principalKey,
 		TokenLookup: "cookie:" + SessionCookie,
 		ParseTokenFunc: func(c echo.Context, raw string) (any, error) {
-			return s.Verify(c.Request().Context(), AudienceWeb, raw)
+			return s.Verify(c.Request().Context(), AudienceWeb, raw, seenOf(c))
 		},
 		SuccessHandler: func(c echo.Context) {
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")

@@ -69,7 +69,7 @@ func BenchmarkSessionsVerify(b *testing.B) {
 	b.ReportAllocs()
 	cpu := startCPU()
 	for b.Loop() {
-		if _, err := s.Verify(ctx, AudienceAPI, raw); err != nil {
+		if _, err := s.Verify(ctx, AudienceAPI, raw, Seen{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,6 +26,10 @@ const (
 	ActionEventDeletedAdmin = "event_deleted_by_admin"
 	ActionRSVP              = "rsvp"
 	ActionRSVPCancelled     = "rsvp_cancelled"
+	ActionPasswordResetReq  = "password_reset_requested"
+	ActionPasswordReset     = "password_reset"
+	ActionEmailVerified     = "email_verified"
+	ActionSessionRevoked    = "session_revoked"
 )
 
 // Audit outcomes.

@@ -34,6 +34,12 @@ var sqliteParams = []string{
 	"_txlock=immediate",
 }
 
+// ErrNoFTS5 means this binary was built without the build tag sqlite_fts5,
+// so its SQLite lacks the FTS5 module that the search index (and the
+// triggers keeping it) need: it refuses SQLite databases rather than fail
+// on the first event written.
+var ErrNoFTS5 = errors.New("this binary was built without the sqlite_fts5 build tag, which SQLite search needs: build it with make build (go build -tags sqlite_fts5)")
+
 // IsPostgres reports whether a database URL names a PostgreSQL server rather
 // than an SQLite file.
 func IsPostgres(databaseURL string) bool {
@@ -92,6 +98,9 @@ func sqliteDSN(databaseURL string) string {
 // postgres:// URL, otherwise an SQLite file. SQL is never logged with its
 // values; only slow queries and errors reach log, parameterised.
 func Open(databaseURL string, log *slog.Logger) (*gorm.DB, error) {
+	if !IsPostgres(databaseURL) && !SQLiteFTS5 {
+		return nil, ErrNoFTS5
+	}
 	var dialector gorm.Dialector
 	var split *splitPool
 	switch {
@@ -192,7 +201,7 @@ func openSplit(dsn string) (*splitPool, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return &splitPool{write: write, read: read}, nil
+	return &splitPool{write: write, read: read, scans: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // pingBusy opens the first connection, trying again for a while when the

@@ -295,11 +295,14 @@ func plainText(s string) bool {
 type Events struct {
 	db    *gorm.DB
 	stmts eventStmts
+	// The search's bounds (fewMatches, searchWindow, scanWindow); tests
+	// shrink them.
+	few, window, scanWindow int
 }
 
 // NewEvents returns the event store backed by db.
 func NewEvents(db *gorm.DB) *Events {
-	return &Events{db: db}
+	return &Events{db: db, few: fewMatches, window: searchWindow, scanWindow: scanWindow}
 }
 
 // Create stores a new event by creator. in must be normalised and valid.

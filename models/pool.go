@@ -28,6 +28,11 @@ import (
 type splitPool struct {
 	write *sql.DB
 	read  *sql.DB
+	// scans are the slots for searches that read a window of events in
+	// page order (see searchRows): one per core, so that however many
+	// clients search, scans never hold more than a quarter of the read
+	// connections and other reads always find one.
+	scans chan struct{}
 }
 
 var (
@@ -116,6 +121,16 @@ func queryContext(ctx context.Context, db *gorm.DB) context.Context {
 		return ctx
 	}
 	return context.WithoutCancel(ctx)
+}
+
+// scanSlots are db's slots for searches that scan (nil: no bound; a
+// PostgreSQL server runs them in processes of its own, beside a pool of
+// twenty connections).
+func scanSlots(db *gorm.DB) chan struct{} {
+	if p, ok := db.ConnPool.(*splitPool); ok {
+		return p.scans
+	}
+	return nil
 }
 
 // readPool and writePool are the database/sql pools of db: for an SQLite

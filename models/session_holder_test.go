@@ -22,7 +22,8 @@ func TestSessionsHolder(t *testing.T) {
 		if err := users.RecordSignIn(ctx, u.ID, time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
 			t.Fatal(err)
 		}
-		got, revoked, err := s.Holder(ctx, u.ID, "sid-1")
+		got, held, err := s.Holder(ctx, u.ID, "sid-1")
+		revoked := held.Revoked
 		if err != nil || revoked {
 			t.Fatalf("Holder = %v, %v, %v", got, revoked, err)
 		}
@@ -34,11 +35,11 @@ func TestSessionsHolder(t *testing.T) {
 		if err := s.Revoke(ctx, "sid-1", time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if _, revoked, err := s.Holder(ctx, u.ID, "sid-1"); err != nil || !revoked {
-			t.Fatalf("after revoking: revoked=%v, %v", revoked, err)
+		if _, held, err := s.Holder(ctx, u.ID, "sid-1"); err != nil || !held.Revoked {
+			t.Fatalf("after revoking: held=%v, %v", held, err)
 		}
-		if _, revoked, err := s.Holder(ctx, u.ID, "sid-2"); err != nil || revoked {
-			t.Fatalf("another session: revoked=%v, %v", revoked, err)
+		if _, held, err := s.Holder(ctx, u.ID, "sid-2"); err != nil || held.Revoked {
+			t.Fatalf("another session: held=%v, %v", held, err)
 		}
 		if err := users.SetDisabled(ctx, u.ID, true); !errors.Is(err, models.ErrLastAdmin) {
 			t.Fatalf("disable the last admin: %v", err)

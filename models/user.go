@@ -29,8 +29,11 @@ type User struct {
 	Disabled     bool   `gorm:"not null;default:false"`
 	TokenVersion int    `gorm:"not null;default:1"`
 	LastSignInAt *time.Time
-	CreatedAt    time.Time `gorm:"not null;index"`
-	UpdatedAt    time.Time `gorm:"not null"`
+	// EmailVerifiedAt is when the user followed the link of the
+	// verification mail; nil while the address is unverified.
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time `gorm:"not null;index"`
+	UpdatedAt       time.Time `gorm:"not null"`
 	// Timezone is the IANA zone the user reads times in; "" means
 	// PLANNER_TIMEZONE.
 	Timezone string `gorm:"size:64;not null;default:''"`
@@ -222,4 +225,34 @@ func (s *Users) HighestHashCost(ctx context.Context) (int, error) {
 		return 0, nil // not a bcrypt hash we made
 	}
 	return cost, nil
+}
+
+// ReplacePasswordHash stores hash in place of old and bumps the token
+// version (ending every session), only if the stored hash is still old: a
+// password reset, whose token was good for the old hash only. Two uses of
+// one token at once cannot both win. A changed hash is ErrNotFound.
+func (s *Users) ReplacePasswordHash(ctx context.Context, id uint, old, hash string) (int, error) {
+	var versions []int
+	err := s.db.WithContext(ctx).Raw("UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? "+
+		"WHERE id = ? AND password_hash = ? RETURNING token_version", hash, s.db.NowFunc(), id, old).Scan(&versions).Error
+	if err != nil {
+		return 0, translate("reset password", err)
+	}
+	if len(versions) == 0 {
+		return 0, fmt.Errorf("reset password: %w", ErrNotFound)
+	}
+	return versions[0], nil
+}
+
+// MarkEmailVerified records that the user proved the address email is
+// theirs, at. It does nothing when the address has changed since (the
+// link was for another one) or was verified already; verified reports
+// whether this call verified it.
+func (s *Users) MarkEmailVerified(ctx context.Context, id uint, email string, at time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email = ? AND email_verified_at IS NULL", id, email).
+		Updates(map[string]any{"email_verified_at": at.UTC(), "updated_at": s.db.NowFunc()})
+	if res.Error != nil {
+		return false, translate("verify email", res.Error)
+	}
+	return res.RowsAffected == 1, nil
 }

@@ -19,6 +19,9 @@ type User struct {
 	Name  string
 	Email string
 	Admin bool
+	// Unverified is set while the email address is not confirmed: every
+	// page then shows a notice with a button to resend the link.
+	Unverified bool
 }
 
 // Asset returns the URL of a file under /static, versioned so browsers may

@@ -49,6 +49,8 @@ type bench struct {
 	out                             io.Writer
 	only                            map[string]bool // nil: every workload
 	extra                           []string        // more PLANNER_* settings (last wins)
+	postgres                        string          // PostgreSQL server for the search workload ("": SQLite only)
+	searchDur                       time.Duration   // length of each search measurement
 
 	// Set up by seed and all.
 	planner, base *server
@@ -77,7 +79,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&b.wrkBin, "wrk", "wrk", "wrk binary")
 	fs.DurationVar(&b.dur, "duration", 5*time.Second, "length of each throughput workload")
 	fs.IntVar(&b.cost, "bcrypt-cost", 12, "PLANNER_BCRYPT_COST of the run")
-	fs.IntVar(&b.scale, "scale", 1_000_000, "events in the scale check (0 skips it)")
+	fs.IntVar(&b.scale, "scale", 1_000_000, "events in the scale check and the search workload (0 skips them)")
+	fs.StringVar(&b.postgres, "postgres", os.Getenv("PLANNER_TEST_POSTGRES_URL"),
+		"PostgreSQL URL for the search workload, which runs in a schema of its own there (default $PLANNER_TEST_POSTGRES_URL; empty: SQLite only)")
+	fs.DurationVar(&b.searchDur, "search-duration", 2*time.Second, "length of each search measurement")
 	fs.Func("set", "extra PLANNER_NAME=value setting for Planner (repeatable), e.g. --set PLANNER_LOG_LEVEL=warn", func(v string) error {
 		if !strings.HasPrefix(v, "PLANNER_") || !strings.Contains(v, "=") {
 			return fmt.Errorf("want PLANNER_NAME=value, got %q", v)
@@ -86,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	keep := fs.Bool("keep", false, "keep the temp directory (databases, request logs)")
-	only := fs.String("only", "", "comma-separated workloads to run (list,byid,create,events,signin,flood,startup,scale); default all (scale includes the RSVP workload)")
+	only := fs.String("only", "", "comma-separated workloads to run (list,byid,create,events,signin,flood,startup,scale,search); default all (scale includes the RSVP workload)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -229,6 +234,13 @@ func (b *bench) all() error {
 	}
 	if b.scale > 0 && b.runs("scale") {
 		sr, err := b.scaleCheck()
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sr...)
+	}
+	if b.scale > 0 && b.runs("search") {
+		sr, err := b.searchCheck()
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/planner/planner/handlers"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/mail"
 )
 
 // config is everything the program reads from its environment and flags,
@@ -27,6 +29,8 @@ type config struct {
 	databaseURL string
 	logFormat   string
 	logLevel    slog.Level
+	smtpURL     *url.URL // nil: mail goes to the log (development only)
+	mailFrom    string
 }
 
 // setting is one configuration variable: its environment name, its flag (""
@@ -51,6 +55,9 @@ var settings = []setting{
 	{"PLANNER_REQUEST_TIMEOUT", "request-timeout", "10s", "longest a request may take before it is answered 503"},
 	{"PLANNER_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"PLANNER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"PLANNER_SMTP_URL", "smtp-url", "", "smtp://user@host:port or smtps://user@host:port (password in PLANNER_SMTP_PASSWORD); empty: mail is logged (development only)"},
+	{"PLANNER_MAIL_FROM", "mail-from", "", "From address of mail (default planner@<base URL host>)"},
+	{"PLANNER_REQUIRE_VERIFIED", "require-verified", "false", "creating events needs a verified email address"},
 }
 
 // configError names the variable that is wrong, in one line.
@@ -161,6 +168,25 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	if w.Timezone, err = time.LoadLocation(get("PLANNER_TIMEZONE")); err != nil || get("PLANNER_TIMEZONE") == "Local" {
 		return c, bad("PLANNER_TIMEZONE", "unknown IANA time zone %q", get("PLANNER_TIMEZONE"))
 	}
+	if raw := get("PLANNER_SMTP_URL"); raw != "" {
+		if c.smtpURL, err = mail.ParseSMTPURL(raw); err != nil {
+			return c, bad("PLANNER_SMTP_URL", "%v", err)
+		}
+	}
+	c.mailFrom = get("PLANNER_MAIL_FROM")
+	if c.mailFrom == "" {
+		c.mailFrom = "Planner <planner@" + w.BaseURL.Hostname() + ">"
+	}
+	if _, err := netmail.ParseAddress(c.mailFrom); err != nil {
+		return c, bad("PLANNER_MAIL_FROM", "want an address like Planner <planner@example.com>, got %q", c.mailFrom)
+	}
+	switch v := strings.ToLower(get("PLANNER_REQUIRE_VERIFIED")); v {
+	case "true", "1", "yes":
+		w.RequireVerified = true
+	case "false", "0", "no":
+	default:
+		return c, bad("PLANNER_REQUIRE_VERIFIED", "want true or false, got %q", v)
+	}
 	c.logFormat = get("PLANNER_LOG_FORMAT")
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return c, bad("PLANNER_LOG_FORMAT", "want text or json, got %q", c.logFormat)
@@ -179,7 +205,28 @@ func (c *config) checkProduction() error {
 	if c.web.BaseURL.Scheme != "https" {
 		return bad("PLANNER_BASE_URL", "production needs an https base URL")
 	}
+	if c.smtpURL == nil {
+		return bad("PLANNER_SMTP_URL", "production needs a mail server (password reset and verification mail)")
+	}
 	return nil
+}
+
+// loadSMTPPassword returns the SMTP password: from PLANNER_SMTP_PASSWORD,
+// else the file named by PLANNER_SMTP_PASSWORD_FILE, else none. Like the
+// secret keys, never from a flag.
+func loadSMTPPassword(getenv func(string) string) (string, error) {
+	if v := getenv("PLANNER_SMTP_PASSWORD"); v != "" {
+		return v, nil
+	}
+	path := getenv("PLANNER_SMTP_PASSWORD_FILE")
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", bad("PLANNER_SMTP_PASSWORD_FILE", "cannot read the file: %v", errors.Unwrap(err))
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
 func parseBaseURL(s string) (*url.URL, error) {

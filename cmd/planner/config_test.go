@@ -42,6 +42,7 @@ func prodEnv(t *testing.T) env {
 		"PLANNER_BASE_URL":     "https://planner.example",
 		"PLANNER_SECRET_KEYS":  strongKey,
 		"PLANNER_DATABASE_URL": filepath.Join(t.TempDir(), "planner.db"),
+		"PLANNER_SMTP_URL":     "smtp://planner@mail.planner.example:587",
 	}
 }
 
@@ -178,6 +179,13 @@ func TestConfigRefusals(t *testing.T) {
 		{"timezone Local", "PLANNER_TIMEZONE", "Local", nil},
 		{"log format", "PLANNER_LOG_FORMAT", "xml", nil},
 		{"log level", "PLANNER_LOG_LEVEL", "loud", nil},
+		{"SMTP URL with a password", "PLANNER_SMTP_URL", "smtp://planner:hunter2@mail.example:587", nil},
+		{"SMTP URL bad scheme", "PLANNER_SMTP_URL", "http://mail.example", nil},
+		{"SMTP URL no host", "PLANNER_SMTP_URL", "smtp://", nil},
+		{"SMTP URL bad port", "PLANNER_SMTP_URL", "smtp://mail.example:99999", nil},
+		{"SMTP URL with a path", "PLANNER_SMTP_URL", "smtps://mail.example/x", nil},
+		{"mail from not an address", "PLANNER_MAIL_FROM", "not an address", nil},
+		{"require verified not a boolean", "PLANNER_REQUIRE_VERIFIED", "maybe", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,6 +407,7 @@ func TestProductionRefusals(t *testing.T) {
 		}, "PLANNER_SECRET_KEYS_FILE"},
 		{"http base URL", func(e env) env { return e.with("PLANNER_BASE_URL", "http://planner.example") }, "PLANNER_BASE_URL"},
 		{"default base URL", func(e env) env { delete(e, "PLANNER_BASE_URL"); return e }, "PLANNER_BASE_URL"},
+		{"no mail server", func(e env) env { delete(e, "PLANNER_SMTP_URL"); return e }, "PLANNER_SMTP_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -558,5 +567,33 @@ func TestWeakKey(t *testing.T) {
 		if got := weakKey(tt.key) != ""; got != tt.weak {
 			t.Errorf("weakKey(%q) = %q, want weak=%v", tt.key, weakKey(tt.key), tt.weak)
 		}
+	}
+}
+
+// TestSMTPPassword checks that the SMTP password comes from the
+// environment or a file only: never from the URL (refused without showing
+// it) nor from a flag (there is none).
+func TestSMTPPassword(t *testing.T) {
+	_, err := loadConfig(env{"PLANNER_SMTP_URL": "smtp://planner:hunter2@mail.example:587"}.get, nil)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("a password in the URL: %v", err)
+	}
+	if p, err := loadSMTPPassword(env{"PLANNER_SMTP_PASSWORD": "from-env"}.get); err != nil || p != "from-env" {
+		t.Errorf("from the environment: %q, %v", p, err)
+	}
+	file := filepath.Join(t.TempDir(), "smtp-password")
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := loadSMTPPassword(env{"PLANNER_SMTP_PASSWORD_FILE": file}.get); err != nil || p != "from-file" {
+		t.Errorf("from the file: %q, %v", p, err)
+	}
+	if _, err := loadSMTPPassword(env{"PLANNER_SMTP_PASSWORD_FILE": file + ".missing"}.get); err == nil ||
+		!strings.HasPrefix(err.Error(), "PLANNER_SMTP_PASSWORD_FILE: ") {
+		t.Errorf("a missing file: %v", err)
+	}
+	code, _, stderr := runCLI(t, env{}, "", "serve", "--smtp-password", "x")
+	if code != 2 {
+		t.Errorf("serve --smtp-password: exit %d (%q), want a usage error", code, stderr)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planner/planner/models"
 	"github.com/planner/planner/models/dbtest"
 )
 
@@ -36,6 +37,9 @@ func buildPlanner(t *testing.T) string {
 	args := []string{"build", "-o", bin}
 	if raceBuild {
 		args = append(args, "-race")
+	}
+	if models.SQLiteFTS5 { // build it the way this test binary was built
+		args = append(args, "-tags", "sqlite_fts5")
 	}
 	cmd := exec.Command(goBin, append(args, ".")...) // the test runs in cmd/planner
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/planner/planner/handlers"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/mail"
 	"gorm.io/gorm"
 )
 
@@ -48,9 +49,12 @@ func newLogger(c config, w io.Writer) *slog.Logger {
 // this binary's, so that the user commands and `serve --no-migrate` never
 // write through a schema they do not know.
 func openDB(ctx context.Context, c config, log *slog.Logger, migrate bool) (*gorm.DB, error) {
-	db, err := models.Open(c.databaseURL, log)
+	db, err := models.Open(c.databaseURL, log) // ErrNoFTS5 for SQLite in a build without the tag
 	if err != nil {
 		return nil, err
+	}
+	if !models.SQLiteFTS5 {
+		log.Warn("this binary was built without the sqlite_fts5 build tag: it serves PostgreSQL only")
 	}
 	if err := prepareSchema(ctx, db, log, migrate); err != nil {
 		_ = models.Close(db)
@@ -193,12 +197,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	c.web.Version = version()
+	sender, err := mailSender(c, getenv, log)
+	if err != nil {
+		return err
+	}
 
 	db, err := openDB(ctx, c, log, !*noMigrate)
 	if err != nil {
 		return err
 	}
 	defer models.Close(db)
+	worker := mail.NewWorker(models.NewOutbox(db), sender, log, c.web.Clock)
+	c.web.MailQueued = worker.Wake
 	e, err := handlers.New(c.web, log, db)
 	if err != nil {
 		return err
@@ -219,6 +229,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	housekept := make(chan struct{})
 	go func() { housekeeping(hctx, db, c.web.SecretKeys[0], log); close(housekept) }()
 	defer func() { stopHousekeeping(); <-housekept }()
+	// The mail worker stops after the last request (which may queue mail)
+	// and after finishing the mail it is sending.
+	mctx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+	mailed := make(chan struct{})
+	go func() { worker.Run(mctx); close(mailed) }()
+	defer func() { stopMail(); <-mailed }()
 	errc := make(chan error, 1)
 	go func() { errc <- e.Server.Serve(ln) }()
 	select {
@@ -239,10 +255,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// mailSender is SMTP when PLANNER_SMTP_URL is set, else (development
+// only: production refuses to start without it) the log.
+func mailSender(c config, getenv func(string) string, log *slog.Logger) (mail.Sender, error) {
+	if c.smtpURL == nil {
+		log.Warn("PLANNER_SMTP_URL not set: mail is written to the log, not sent (development only)")
+		return mail.Log{Log: log}, nil
+	}
+	password, err := loadSMTPPassword(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return mail.NewSMTP(mail.SMTPConfig{URL: c.smtpURL, Password: password, From: c.mailFrom})
+}
+
 // housekeeping deletes what has run out: revoked sessions past their
 // expiry, stale throttles, and audit entries past retention.
 func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog.Logger) {
 	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db, models.ThrottleKey(signingKey)), models.NewAudit(db)
+	outbox := models.NewOutbox(db)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -251,6 +282,7 @@ func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog
 			sessions.Purge(ctx, now),
 			throttles.Purge(ctx, now.Add(-24*time.Hour)),
 			audit.Purge(ctx, now),
+			outbox.Purge(ctx, now),
 		} {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("housekeeping", "err", err)

@@ -65,7 +65,23 @@ type Config struct {
 	// ThrottleKey keys the throttles' email digests (models.ThrottleKey of
 	// the signing key): the server and the CLI must use the same.
 	ThrottleKey []byte
-	Clock       models.Clock
+	// LinkKeys sign the reset and verification links (LinkKeys of the
+	// signing keys); without them, no link can be made or checked.
+	LinkKeys [][]byte
+	// Mailer composes the mails; nil sends none (the CLI).
+	Mailer Mailer
+	// Queued, when set, is called after a mail was queued and committed
+	// (it wakes the mail worker).
+	Queued func()
+	Clock  models.Clock
+}
+
+// Mailer composes the mails the service queues, with a link carrying
+// token: the web layer renders them (from templ, with the site's base URL),
+// the service queues them in the transaction of their cause.
+type Mailer interface {
+	PasswordReset(u *models.User, token string) (models.OutboxMail, error)
+	VerifyEmail(u *models.User, token string) (models.OutboxMail, error)
 }
 
 // Service carries out every change to accounts.
@@ -77,8 +93,12 @@ type Service struct {
 	audit     *models.Audit
 	hasher    *models.Hasher
 	policy    *models.PasswordPolicy
+	outbox    *models.Outbox
 	limit     int
-	key       []byte // throttle digests
+	key       []byte   // throttle digests
+	linkKeys  [][]byte // reset and verification links
+	mailer    Mailer
+	queued    func()
 	clock     models.Clock
 }
 
@@ -105,8 +125,12 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 		audit:     models.NewAudit(db),
 		hasher:    hasher,
 		policy:    models.NewPasswordPolicy(),
+		outbox:    models.NewOutbox(db),
 		limit:     cfg.LoginLimit,
 		key:       cfg.ThrottleKey,
+		linkKeys:  cfg.LinkKeys,
+		mailer:    cfg.Mailer,
+		queued:    cfg.Queued,
 		clock:     cfg.Clock,
 	}, nil
 }
@@ -185,6 +209,11 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, by Actor) (*models.User
 		if err := s.record(ctx, tx, actor, models.ActionSignup, u.Email); err != nil {
 			return err
 		}
+		if by.Email == "" { // a sign-up of one's own: prove the address
+			if err := s.queueVerification(ctx, tx, u); err != nil {
+				return err
+			}
+		}
 		if in.Admin {
 			return s.record(ctx, tx, actor, models.ActionUserPromoted, u.Email)
 		}
@@ -193,7 +222,15 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, by Actor) (*models.User
 	if err != nil {
 		return nil, err
 	}
+	s.wake()
 	return u, nil
+}
+
+// wake tells the mail worker that a mail was queued.
+func (s *Service) wake() {
+	if s.queued != nil {
+		s.queued()
+	}
 }
 
 // SignIn checks email and password from ip and returns the account. It
@@ -298,7 +335,10 @@ func (s *Service) endSessions(ctx context.Context, u *models.User, sess Session,
 				return err
 			}
 		}
-		return tx.Sessions.Revoke(ctx, sess.SID, sess.Until)
+		if err := tx.Sessions.Revoke(ctx, sess.SID, sess.Until); err != nil {
+			return err
+		}
+		return tx.Sessions.Forget(ctx, sess.SID)
 	})
 	if err != nil {
 		return err
