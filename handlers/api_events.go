@@ -17,7 +17,7 @@ import (
 type APIEvents struct {
 	events   eventStore
 	rsvps    rsvpStore
-	notify   rsvpNotifier
+	queued   mailQueued
 	cache    *publicCache
 	baseURL  string
 	clock    models.Clock
@@ -26,8 +26,8 @@ type APIEvents struct {
 
 // NewAPIEvents returns the API's event routes; cache serves anonymous
 // reads.
-func NewAPIEvents(cfg Config, events eventStore, rsvps rsvpStore, notify rsvpNotifier, cache *publicCache) *APIEvents {
-	return &APIEvents{events: events, rsvps: rsvps, notify: notify, cache: cache, baseURL: cfg.BaseURL.String(),
+func NewAPIEvents(cfg Config, events eventStore, rsvps rsvpStore, cache *publicCache) *APIEvents {
+	return &APIEvents{events: events, rsvps: rsvps, queued: cfg.MailQueued, cache: cache, baseURL: cfg.BaseURL.String(),
 		clock: cfg.Clock, timezone: cfg.Timezone}
 }
 
@@ -298,7 +298,7 @@ func (h *APIEvents) Update(c echo.Context) error {
 		return err
 	}
 	if len(promoted) > 0 {
-		h.notify.Promoted(c.Request().Context(), updated, promoted)
+		h.queued.wake()
 	}
 	out, _, err := h.eventJSON(c, updated)
 	if err != nil {
@@ -346,7 +346,7 @@ func (h *APIEvents) RSVP(c echo.Context) error {
 		return err
 	}
 	if res.Changed && res.Status == models.RSVPGoing {
-		h.notify.Going(c.Request().Context(), e, u.ID)
+		h.queued.wake()
 	}
 	return h.answerEvent(c, e.ID)
 }
@@ -363,7 +363,7 @@ func (h *APIEvents) CancelRSVP(c echo.Context) error {
 		return err
 	}
 	if len(res.Promoted) > 0 {
-		h.notify.Promoted(c.Request().Context(), e, res.Promoted)
+		h.queued.wake()
 	}
 	return h.answerEvent(c, e.ID)
 }

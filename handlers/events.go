@@ -39,7 +39,7 @@ type Events struct {
 	timezone *time.Location // the default zone
 	clock    models.Clock
 	secrets  derivedSecrets
-	notify   rsvpNotifier
+	queued   mailQueued
 	baseURL  string
 	secure   bool // Secure cookies (the flash)
 	cal      calendarWriter
@@ -47,9 +47,9 @@ type Events struct {
 
 // NewEvents returns the event pages; cfg gives the default time zone, the
 // keys share links are derived from and the public origin.
-func NewEvents(cfg Config, events eventStore, rsvps rsvpStore, notify rsvpNotifier) *Events {
+func NewEvents(cfg Config, events eventStore, rsvps rsvpStore) *Events {
 	return &Events{events: events, rsvps: rsvps, timezone: cfg.Timezone, clock: cfg.Clock,
-		secrets: derivedSecrets{keys: cfg.SecretKeys}, notify: notify, baseURL: cfg.BaseURL.String(), secure: cfg.Secure(), cal: newCalendarWriter(cfg)}
+		secrets: derivedSecrets{keys: cfg.SecretKeys}, queued: cfg.MailQueued, baseURL: cfg.BaseURL.String(), secure: cfg.Secure(), cal: newCalendarWriter(cfg)}
 }
 
 // viewer returns the signed-in user, or nil.
@@ -263,9 +263,9 @@ func (h *Events) Edit(c echo.Context) error {
 func (h *Events) Update(c echo.Context) error {
 	e := eventOf(c)
 	return h.save(c, editEventPage(e), func(ctx context.Context, in models.EventInput) (uint, error) {
-		updated, promoted, err := h.events.UpdatePromoting(ctx, e.ID, in)
+		_, promoted, err := h.events.UpdatePromoting(ctx, e.ID, in)
 		if err == nil && len(promoted) > 0 {
-			h.notify.Promoted(ctx, updated, promoted)
+			h.queued.wake()
 		}
 		return e.ID, err
 	})

@@ -26,19 +26,17 @@ type rsvpStore interface {
 	SetShareGen(ctx context.Context, eventID uint, on bool) (int, error)
 }
 
-// rsvpNotifier tells people about their RSVPs (going, or promoted from the
-// waitlist) once the change has committed. The mail outbox of the accounts
-// work is what should carry it; until it is on main, nothing is sent.
-type rsvpNotifier interface {
-	Going(ctx context.Context, e *models.Event, userID uint)
-	Promoted(ctx context.Context, e *models.Event, userIDs []uint)
+// mailQueued wakes the mail worker after a change that may have queued a
+// seat mail (the store queues it in the change's transaction); nil when
+// there is no worker to wake.
+type mailQueued func()
+
+// wake calls q when it is set.
+func (q mailQueued) wake() {
+	if q != nil {
+		q()
+	}
 }
-
-// noNotifier sends nothing.
-type noNotifier struct{}
-
-func (noNotifier) Going(context.Context, *models.Event, uint)      {}
-func (noNotifier) Promoted(context.Context, *models.Event, []uint) {}
 
 // errRSVPClosed is the answer to an RSVP when the owner closed them.
 var errRSVPClosed = echo.NewHTTPError(http.StatusConflict, "RSVPs are closed for this event.")
@@ -79,7 +77,7 @@ func (h *Events) RSVP(c echo.Context) error {
 		return err
 	}
 	if res.Changed && res.Status == models.RSVPGoing {
-		h.notify.Going(c.Request().Context(), e, u.ID)
+		h.queued.wake()
 	}
 	setFlash(c, h.secure, "rsvp_"+res.Status)
 	return c.Redirect(http.StatusSeeOther, h.back(e, key))
@@ -97,7 +95,7 @@ func (h *Events) CancelRSVP(c echo.Context) error {
 		return err
 	}
 	if len(res.Promoted) > 0 {
-		h.notify.Promoted(c.Request().Context(), e, res.Promoted)
+		h.queued.wake()
 	}
 	setFlash(c, h.secure, "rsvp_cancelled")
 	if e.Visibility == models.VisibilityPrivate && !e.EditableBy(viewer(c)) && !h.secrets.ShareKeyOK(e.ID, e.ShareGen, key) {

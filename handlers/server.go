@@ -106,15 +106,15 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
-	notify := noNotifier{}
+	events.SetRSVPMail(newRSVPMailer(cfg).compose)
 	calendar := NewCalendar(cfg, models.NewUsers(db), events)
 	f := features{
 		api:       NewAPI(accounts, sessions),
-		apiEvents: NewAPIEvents(cfg, events, events, notify, newPublicCache(events)),
+		apiEvents: NewAPIEvents(cfg, events, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
-		events:    NewEvents(cfg, events, events, notify),
+		events:    NewEvents(cfg, events, events),
 		calendar:  calendar,
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, sessions, cfg.Secure()),

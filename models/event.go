@@ -298,12 +298,25 @@ type Events struct {
 	// The search's bounds (fewMatches, searchWindow, scanWindow); tests
 	// shrink them.
 	few, window, scanWindow int
+	// rsvpMail composes the mail of a seat taken (see SetRSVPMail); nil
+	// sends none.
+	rsvpMail RSVPMail
 }
 
 // NewEvents returns the event store backed by db.
 func NewEvents(db *gorm.DB) *Events {
 	return &Events{db: db, few: fewMatches, window: searchWindow, scanWindow: scanWindow}
 }
+
+// RSVPMail composes the mail telling to that they have a seat at e: kind
+// is MailRSVPGoing (they just answered) or MailRSVPPromoted (a seat freed
+// up for them on the waitlist). It must not touch the database.
+type RSVPMail func(kind string, e *Event, to *User) (OutboxMail, error)
+
+// SetRSVPMail makes the store queue mail for every seat taken, in the
+// outbox, in the transaction that takes it: no seat without its mail, no
+// mail without its seat. Set it once, before the store is used.
+func (s *Events) SetRSVPMail(m RSVPMail) { s.rsvpMail = m }
 
 // Create stores a new event by creator. in must be normalised and valid.
 func (s *Events) Create(ctx context.Context, creatorID uint, in EventInput) (*Event, error) {
@@ -398,7 +411,7 @@ func (s *Events) UpdatePromoting(ctx context.Context, id uint, in EventInput) (*
 			return err
 		}
 		// A larger capacity (or none) lets waiters in at once.
-		promoted, err = fillFromWaitlist(ctx, tx, &e)
+		promoted, err = fillFromWaitlist(ctx, tx, &e, s.rsvpMail)
 		return err
 	})
 	if err != nil {

@@ -120,7 +120,13 @@ func (s *Events) RSVP(ctx context.Context, eventID uint, actor RSVPActor) (RSVPR
 			return err
 		}
 		res.Status, res.Changed = status, true
-		return NewAudit(tx).Record(ctx, rsvpEntry(actor, ActionRSVP, eventID, status))
+		if err := NewAudit(tx).Record(ctx, rsvpEntry(actor, ActionRSVP, eventID, status)); err != nil {
+			return err
+		}
+		if status != RSVPGoing {
+			return nil
+		}
+		return queueSeatMail(ctx, tx, s.rsvpMail, MailRSVPGoing, eventID, actor.User)
 	})
 	return res, translate("rsvp", err)
 }
@@ -145,7 +151,7 @@ func (s *Events) CancelRSVP(ctx context.Context, eventID uint, actor RSVPActor) 
 			return err
 		}
 		res.Promoted, err = fillFromWaitlist(ctx, tx, &Event{ID: eventID, Capacity: st.Capacity,
-			GoingCount: st.GoingCount, WaitlistCount: st.WaitlistCount})
+			GoingCount: st.GoingCount, WaitlistCount: st.WaitlistCount}, s.rsvpMail)
 		return err
 	})
 	return res, translate("cancel rsvp", err)
@@ -175,10 +181,28 @@ func cancelLocked(ctx context.Context, tx *gorm.DB, st *rsvpState, userID uint) 
 	return mine.Status, bumpCounts(tx, st.ID, counter, -1)
 }
 
+// queueSeatMail queues the mail of a seat taken at event eventID by to,
+// in tx, when mail composes it.
+func queueSeatMail(ctx context.Context, tx *gorm.DB, mail RSVPMail, kind string, eventID uint, to *User) error {
+	if mail == nil {
+		return nil
+	}
+	var e Event
+	if err := tx.WithContext(ctx).Omit("Creator").First(&e, eventID).Error; err != nil {
+		return err
+	}
+	m, err := mail(kind, &e, to)
+	if err != nil {
+		return fmt.Errorf("compose %s mail: %w", kind, err)
+	}
+	return NewOutbox(tx).Enqueue(ctx, m)
+}
+
 // fillFromWaitlist promotes waiters, first first, while the locked event e
 // (its capacity and counts as they stand in this transaction) has seats,
-// with an audit entry for each. It returns who was promoted.
-func fillFromWaitlist(ctx context.Context, tx *gorm.DB, e *Event) ([]uint, error) {
+// with an audit entry and, when mail composes it, a mail for each. It
+// returns who was promoted.
+func fillFromWaitlist(ctx context.Context, tx *gorm.DB, e *Event, mail RSVPMail) ([]uint, error) {
 	var promoted []uint
 	for e.WaitlistCount > 0 && (e.Capacity == nil || e.GoingCount < *e.Capacity) {
 		var next RSVP
@@ -197,13 +221,16 @@ func fillFromWaitlist(ctx context.Context, tx *gorm.DB, e *Event) ([]uint, error
 		e.GoingCount++
 		e.WaitlistCount--
 		promoted = append(promoted, next.UserID)
-		var email string
-		if err := tx.Model(&User{}).Select("email").Where("id = ?", next.UserID).Scan(&email).Error; err != nil {
+		var who User
+		if err := tx.Select("id, email, name").Where("id = ?", next.UserID).Take(&who).Error; err != nil {
 			return nil, err
 		}
-		entry := AuditEntry{ActorEmail: email, ActorID: idText(next.UserID), Action: ActionRSVP,
+		entry := AuditEntry{ActorEmail: who.Email, ActorID: idText(next.UserID), Action: ActionRSVP,
 			Target: fmt.Sprintf("event %d", e.ID), Outcome: "promoted"}
 		if err := NewAudit(tx).Record(ctx, entry); err != nil {
+			return nil, err
+		}
+		if err := queueSeatMail(ctx, tx, mail, MailRSVPPromoted, e.ID, &who); err != nil {
 			return nil, err
 		}
 	}
@@ -238,8 +265,10 @@ func cancelAllOf(ctx context.Context, tx *gorm.DB, userID uint) error {
 		if _, err := cancelLocked(ctx, tx, st, userID); err != nil {
 			return err
 		}
+		// The user store has no mailer: seats freed by a deleted account
+		// are given without a mail (the event page shows it).
 		_, err = fillFromWaitlist(ctx, tx, &Event{ID: id, Capacity: st.Capacity, GoingCount: st.GoingCount,
-			WaitlistCount: st.WaitlistCount})
+			WaitlistCount: st.WaitlistCount}, nil)
 		if err != nil {
 			return err
 		}

@@ -231,3 +231,73 @@ func TestRSVPConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestSeatMailsInTheRSVPTransaction: taking a seat queues a mail in the
+// same transaction (joining the waitlist does not); a promotion queues one
+// for the promoted user; a mail that cannot be composed undoes the RSVP.
+func TestSeatMailsInTheRSVPTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := models.NewEvents(db)
+		fail := false
+		s.SetRSVPMail(func(kind string, e *models.Event, to *models.User) (models.OutboxMail, error) {
+			if fail {
+				return models.OutboxMail{}, errors.New("no template")
+			}
+			return models.OutboxMail{Kind: kind, ToAddr: to.Email, Subject: kind + " " + e.Title + " " + to.Name,
+				TextBody: "t", AttachmentName: "event.ics", AttachmentType: "text/calendar", Attachment: "BEGIN:VCALENDAR"}, nil
+		})
+		owner := mkUser(t, db, "owner@example.com", models.RoleUser)
+		e := mkCapped(t, s, owner.ID, 1)
+		a, b, c := mkUser(t, db, "a@example.com", models.RoleUser), mkUser(t, db, "b@example.com", models.RoleUser),
+			mkUser(t, db, "c@example.com", models.RoleUser)
+		outbox := func() []models.OutboxMail {
+			var out []models.OutboxMail
+			if err := db.Order("id").Find(&out).Error; err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if _, err := s.RSVP(ctx, e.ID, models.RSVPActor{User: a}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RSVP(ctx, e.ID, models.RSVPActor{User: b}); err != nil { // waits: no mail
+			t.Fatal(err)
+		}
+		got := outbox()
+		if len(got) != 1 || got[0].Kind != models.MailRSVPGoing || got[0].ToAddr != a.Email || got[0].Attachment != "BEGIN:VCALENDAR" {
+			t.Fatalf("outbox after a seat and a wait: %+v", got)
+		}
+		if _, err := s.CancelRSVP(ctx, e.ID, models.RSVPActor{User: a}); err != nil {
+			t.Fatal(err)
+		}
+		got = outbox()
+		if len(got) != 2 || got[1].Kind != models.MailRSVPPromoted || got[1].ToAddr != b.Email ||
+			got[1].Subject != "rsvp_promoted Capped "+b.Name {
+			t.Fatalf("outbox after the promotion: %+v", got)
+		}
+		// A mail that cannot be made: no seat either.
+		fail = true
+		in := e.Input()
+		in.Capacity = nil
+		if _, err := s.RSVP(ctx, e.ID, models.RSVPActor{User: a}); err != nil { // waits (full): no mail needed
+			t.Fatal(err)
+		}
+		if _, _, err := s.UpdatePromoting(ctx, e.ID, in); err == nil {
+			t.Fatal("an edit promoting a waiter succeeded without its mail")
+		}
+		if st, _ := s.MyRSVP(ctx, e.ID, a.ID); st != models.RSVPWaitlisted {
+			t.Errorf("after the failed edit a is %q, want still waitlisted", st)
+		}
+		if _, err := s.RSVP(ctx, e.ID, models.RSVPActor{User: c}); err != nil { // full: waits, no mail
+			t.Fatal(err)
+		}
+		fail = false
+		if _, promoted, err := s.UpdatePromoting(ctx, e.ID, in); err != nil || len(promoted) != 2 {
+			t.Fatalf("edit removing the limit: %v %v", promoted, err)
+		}
+		if got := outbox(); len(got) != 4 || got[2].ToAddr != a.Email || got[3].ToAddr != c.Email {
+			t.Errorf("outbox after removing the limit: %+v", got)
+		}
+	})
+}

@@ -6,7 +6,8 @@
 -- RSVP therefore updates its event's row, which fires the events version
 -- trigger of 00001, so the public API cache can never serve a stale count.
 -- Share links and feed tokens are derived from the secret keys and a
--- generation number (handlers/share.go); nothing secret is stored.
+-- generation number (handlers/share.go); nothing secret is stored. The
+-- outbox gains one attachment per mail: the event's .ics in RSVP mails.
 
 -- +goose Up
 ALTER TABLE events ADD COLUMN timezone character varying(64) DEFAULT '' NOT NULL;
@@ -32,3 +33,7 @@ CREATE TABLE rsvps (
 CREATE UNIQUE INDEX idx_rsvps_pair ON rsvps (event_id, user_id);
 CREATE INDEX idx_rsvps_queue ON rsvps (event_id, status, id);
 CREATE INDEX idx_rsvps_user ON rsvps (user_id, status);
+
+ALTER TABLE outbox ADD COLUMN attachment_name character varying(100) DEFAULT '' NOT NULL;
+ALTER TABLE outbox ADD COLUMN attachment_type character varying(100) DEFAULT '' NOT NULL;
+ALTER TABLE outbox ADD COLUMN attachment text DEFAULT '' NOT NULL;

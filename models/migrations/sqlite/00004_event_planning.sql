@@ -6,7 +6,8 @@
 -- event's row, which fires the events version triggers of 00001, so the
 -- public API cache can never serve a stale count. Share links and feed
 -- tokens are derived from the secret keys and a generation number
--- (handlers/share.go); nothing secret is stored.
+-- (handlers/share.go); nothing secret is stored. The outbox gains one
+-- attachment per mail: the event's .ics in RSVP mails.
 
 -- +goose Up
 ALTER TABLE `events` ADD COLUMN `timezone` text NOT NULL DEFAULT "";
@@ -23,3 +24,7 @@ CREATE TABLE `rsvps` (`id` integer PRIMARY KEY AUTOINCREMENT,`event_id` integer 
 CREATE UNIQUE INDEX `idx_rsvps_pair` ON `rsvps`(`event_id`,`user_id`);
 CREATE INDEX `idx_rsvps_queue` ON `rsvps`(`event_id`,`status`,`id`);
 CREATE INDEX `idx_rsvps_user` ON `rsvps`(`user_id`,`status`);
+
+ALTER TABLE `outbox` ADD COLUMN `attachment_name` text NOT NULL DEFAULT "";
+ALTER TABLE `outbox` ADD COLUMN `attachment_type` text NOT NULL DEFAULT "";
+ALTER TABLE `outbox` ADD COLUMN `attachment` text NOT NULL DEFAULT "";
