@@ -752,3 +752,33 @@ func TestICSReadByPythonIcalendar(t *testing.T) {
 		}
 	}
 }
+
+// TestRSVPNeedsAVerifiedAddressWhenConfigured: with
+// PLANNER_REQUIRE_VERIFIED, an unverified account may not take a seat on
+// the pages or the API (403), but may cancel; a verified one may RSVP.
+func TestRSVPNeedsAVerifiedAddressWhenConfigured(t *testing.T) {
+	f := newPlanningFixture(t, func(c *Config) { c.RequireVerified = true })
+	e := f.event(t, models.EventInput{})
+	path := fmt.Sprintf("/events/%d/rsvp", e.ID)
+	if rec := f.gc[0].post(path, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("unverified RSVP on the page: %d", rec.Code)
+	}
+	c := f.app.client()
+	tok := c.token(f.guests[0].Email, goodPassword)
+	if rec := c.api("POST", "/api/event/"+fmt.Sprint(e.ID)+"/rsvp", tok, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("unverified RSVP on the API: %d", rec.Code)
+	}
+	if rec := c.api("DELETE", "/api/event/"+fmt.Sprint(e.ID)+"/rsvp", tok, nil); rec.Code != http.StatusOK {
+		t.Errorf("unverified cancel on the API: %d", rec.Code)
+	}
+	if st, _ := models.NewEvents(f.app.db).MyRSVP(context.Background(), e.ID, f.guests[0].ID); st != "" {
+		t.Errorf("refused RSVP left %q", st)
+	}
+	now := time.Now()
+	if err := f.app.db.Model(&models.User{}).Where("id = ?", f.guests[1].ID).Update("email_verified_at", now).Error; err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.gc[1].post(path, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("verified RSVP: %d", rec.Code)
+	}
+}
