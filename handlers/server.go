@@ -58,8 +58,9 @@ const (
 
 // Server is the app's error handler and routes, with what they need.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg        Config
+	log        *slog.Logger
+	rateLimits *models.RateLimits // the per-IP limit, shared by every instance
 }
 
 // New builds the Echo app for cfg on db. The returned Echo's Server has its
@@ -90,7 +91,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, rateLimits: models.NewRateLimits(db, models.ThrottleKey(cfg.SecretKeys[0]))}
 
 	e := echo.New()
 	e.HideBanner = true

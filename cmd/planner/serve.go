@@ -273,7 +273,7 @@ func mailSender(c config, getenv func(string) string, log *slog.Logger) (mail.Se
 // expiry, stale throttles, and audit entries past retention.
 func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog.Logger) {
 	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db, models.ThrottleKey(signingKey)), models.NewAudit(db)
-	outbox := models.NewOutbox(db)
+	outbox, limits := models.NewOutbox(db), models.NewRateLimits(db, nil)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -283,6 +283,7 @@ func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog
 			throttles.Purge(ctx, now.Add(-24*time.Hour)),
 			audit.Purge(ctx, now),
 			outbox.Purge(ctx, now),
+			limits.Purge(ctx, now), // purging needs no key
 		} {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("housekeeping", "err", err)
