@@ -598,3 +598,16 @@ func TestPerIPLimitSharedByInstances(t *testing.T) {
 		})
 	}
 }
+
+// TestHashSlotsFollowCores: by default one bcrypt hash runs per core but
+// one (at least one), so a sign-in flood leaves a core for everything
+// else; PLANNER_HASH_SLOTS overrides it.
+func TestHashSlotsFollowCores(t *testing.T) {
+	for _, tc := range []struct{ configured, cpus, want int }{
+		{0, 1, 1}, {0, 2, 1}, {0, 4, 3}, {0, 16, 15}, {6, 2, 6}, {1, 64, 1},
+	} {
+		if got := hashSlots(tc.configured, tc.cpus); got != tc.want {
+			t.Errorf("hashSlots(%d, %d cores) = %d, want %d", tc.configured, tc.cpus, got, tc.want)
+		}
+	}
+}
