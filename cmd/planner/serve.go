@@ -174,6 +174,10 @@ func migrateStatus(ctx context.Context, db *gorm.DB, stdout io.Writer) error {
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("planner serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { // -h lists the commands too, not only serve's flags
+		fmt.Fprintf(stderr, "%s\n\nflags of planner serve (each also an environment variable):\n", usage)
+		fs.PrintDefaults()
+	}
 	flagValues := addFlags(fs)
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate at start; refuse to serve unless the schema is already current")
 	if err := fs.Parse(args); err != nil {
