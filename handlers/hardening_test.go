@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -321,7 +322,7 @@ func TestCredentialsFromTheBodyOnly(t *testing.T) {
 // runs, and every password change counts toward the per-IP limit shared
 // with sign-in and sign-up.
 func TestPasswordChangeIsRateLimitedAndMustDiffer(t *testing.T) {
-	app := newTestApp(t, func(c *Config) { c.IPRate = 4 })
+	app := newTestApp(t, func(c *Config) { c.IPRate = 4; c.Clock = frozenClock() })
 	app.createUser("ada@example.com", goodPassword, models.RoleUser)
 	c := app.client()
 	c.login("ada@example.com", goodPassword) // 1 of 4
@@ -551,5 +552,62 @@ func TestRequestDeadlineCancelsSlowQueries(t *testing.T) {
 	}
 	if rec := c.api("GET", "/api/event/?q=launch", tok, nil); rec.Code != http.StatusOK {
 		t.Errorf("after the lock: %d", rec.Code)
+	}
+}
+
+// TestPerIPLimitSharedByInstances: two instances on one database count one
+// client's bcrypt attempts together, so N instances never allow N times
+// PLANNER_IP_RATE.
+func TestPerIPLimitSharedByInstances(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"sqlite": dbtest.SQLiteURL, "postgres": dbtest.PostgresURL} {
+		t.Run(name, func(t *testing.T) {
+			url0 := dsn(t)
+			clock := frozenClock()
+			instance := func() *testApp {
+				db, err := models.Open(url0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = models.Close(db) })
+				if err := models.Migrate(context.Background(), db); err != nil {
+					t.Fatal(err)
+				}
+				return newTestAppOn(t, db, func(c *Config) { c.IPRate = 4; c.Clock = clock })
+			}
+			a, b := instance(), instance()
+			a.createUser("ada@example.com", goodPassword, models.RoleUser)
+			codes := []int{}
+			for i := range 6 {
+				app := a
+				if i%2 == 1 {
+					app = b
+				}
+				rec := app.client().api("POST", "/api/user/signin", "", url.Values{"username": {"ada@example.com"}, "password": {"wrong " + strconv.Itoa(i)}})
+				codes = append(codes, rec.Code)
+			}
+			want := []int{401, 401, 401, 401, 429, 429}
+			if fmt.Sprint(codes) != fmt.Sprint(want) {
+				t.Fatalf("attempts alternating between two instances: %v, want %v", codes, want)
+			}
+			// Another address has its own budget.
+			other := b.client()
+			other.addr = "198.51.100.9:5000"
+			if rec := other.api("POST", "/api/user/signin", "", url.Values{"username": {"ada@example.com"}, "password": {goodPassword}}); rec.Code != http.StatusOK {
+				t.Fatalf("another address: %d", rec.Code)
+			}
+		})
+	}
+}
+
+// TestHashSlotsFollowCores: by default one bcrypt hash runs per core but
+// one (at least one), so a sign-in flood leaves a core for everything
+// else; PLANNER_HASH_SLOTS overrides it.
+func TestHashSlotsFollowCores(t *testing.T) {
+	for _, tc := range []struct{ configured, cpus, want int }{
+		{0, 1, 1}, {0, 2, 1}, {0, 4, 3}, {0, 16, 15}, {6, 2, 6}, {1, 64, 1},
+	} {
+		if got := hashSlots(tc.configured, tc.cpus); got != tc.want {
+			t.Errorf("hashSlots(%d, %d cores) = %d, want %d", tc.configured, tc.cpus, got, tc.want)
+		}
 	}
 }
