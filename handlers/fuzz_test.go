@@ -102,6 +102,10 @@ func wantValidEvent(t *testing.T, app *testApp, id uint, creator uint) {
 	if e.CreatorID != creator {
 		t.Fatalf("event %d creator %d, want %d", id, e.CreatorID, creator)
 	}
+	// Counts and generations are the store's alone: no body sets them.
+	if e.GoingCount != 0 || e.WaitlistCount != 0 || e.ShareGen != 0 {
+		t.Fatalf("event %d got counts or a share link from a body: %+v", id, e)
+	}
 }
 
 // tokenSeeds are tokens of every kind the parser must tell apart.
