@@ -3,7 +3,10 @@
 // types, and views never touch the database or the request.
 package views
 
-import "net/url"
+import (
+	"net/url"
+	"strings"
+)
 
 // Page is what every page's layout needs.
 type Page struct {
@@ -12,6 +15,9 @@ type Page struct {
 	User   *User  // nil when nobody is signed in
 	Flash  string // one-time notice shown at the top of the page
 	Assets string // version tag appended to asset URLs for cache busting
+	// Styles and Scripts are extra assets (names under /static) a page
+	// loads: stylesheets after the site's own, scripts deferred.
+	Styles, Scripts []string
 }
 
 // User is the signed-in user as the layout shows them.
@@ -65,4 +71,15 @@ func withNext(path, next string) string {
 		return path
 	}
 	return path + "?next=" + url.QueryEscape(next)
+}
+
+// codeSpans splits Markdown text at its backticks: the even parts are
+// text, the odd ones code. An unmatched backtick stays as text.
+func codeSpans(s string) []string {
+	parts := strings.Split(s, "`")
+	if len(parts)%2 == 0 { // an odd number of backticks: the last one is literal
+		last := parts[len(parts)-2] + "`" + parts[len(parts)-1]
+		parts = append(parts[:len(parts)-2], last)
+	}
+	return parts
 }
