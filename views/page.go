@@ -4,8 +4,12 @@
 package views
 
 import (
+	"fmt"
 	"net/url"
+	"sort"
 	"strings"
+
+	"github.com/a-h/templ"
 )
 
 // Page is what every page's layout needs.
@@ -58,6 +62,34 @@ func (f Form) Error(field string) string { return f.Errors[field] }
 
 // HasError reports whether field has a message.
 func (f Form) HasError(field string) bool { return f.Errors[field] != "" }
+
+// ErrorFields lists the fields with a message, in a stable order.
+func (f Form) ErrorFields() []string {
+	names := make([]string, 0, len(f.Errors))
+	for name, msg := range f.Errors {
+		if msg != "" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func errorCount(f Form) string {
+	if n := len(f.ErrorFields()); n != 1 {
+		return fmt.Sprintf("these %d fields", n)
+	}
+	return "this field"
+}
+
+// invalid is the ARIA attributes of field name: marked invalid and
+// described by its message when it has one.
+func invalid(f Form, name string) templ.Attributes {
+	if !f.HasError(name) {
+		return templ.Attributes{}
+	}
+	return templ.Attributes{"aria-invalid": "true", "aria-describedby": name + "-error"}
+}
 
 // Valid reports whether the form has no errors at all.
 func (f Form) Valid() bool { return len(f.Errors) == 0 && f.Message == "" }
