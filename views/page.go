@@ -50,8 +50,10 @@ func (p Page) Asset(name string) string {
 type Form struct {
 	Values map[string]string
 	Errors map[string]string
-	// Message is an error about the whole form (such as a failed sign-in).
+	// Message is an error about the whole form (such as a failed sign-in),
+	// and Hint what to do about it (such as when to try again).
 	Message string
+	Hint    string
 }
 
 // Value returns the submitted value of field.
