@@ -133,7 +133,7 @@ func (a *Auth) Login(c echo.Context) error {
 	}
 	u, err := a.accounts.SignIn(c.Request().Context(), f.Email, f.Password, c.RealIP())
 	if r, ok := refuse(c, err); ok {
-		f.Message = r.message
+		f.Message, f.Hint = r.message, r.hint
 		return a.login(c, r.status, &f)
 	}
 	if err != nil {

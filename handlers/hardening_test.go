@@ -611,3 +611,46 @@ func TestHashSlotsFollowCores(t *testing.T) {
 		}
 	}
 }
+
+// TestForbiddenPagesSayWhy: a refused CSRF check tells the user to reload
+// the form; a refusal of who they are does not pretend reloading helps.
+func TestForbiddenPagesSayWhy(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	ev := app.createEvent(owner.ID, "Launch", "public")
+	app.createUser("bob@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("bob@example.com", goodPassword)
+	notOwner := c.get("/events/" + strconv.FormatUint(uint64(ev.ID), 10) + "/edit")
+	if notOwner.Code != http.StatusForbidden || strings.Contains(notOwner.Body.String(), "reload") {
+		t.Errorf("another user's edit page: %d, says reload: %v", notOwner.Code, strings.Contains(notOwner.Body.String(), "reload"))
+	}
+	stale := c.postRaw("/account", url.Values{"_csrf": {"stale"}, "name": {"X"}})
+	if stale.Code != http.StatusForbidden || !strings.Contains(stale.Body.String(), "reload the page") {
+		t.Errorf("a stale form: %d, want the 403 page telling to reload", stale.Code)
+	}
+}
+
+// TestThrottledSignInSaysWhen: the spec's message stays word for word, and
+// a hint beside it says how long the wait is (the Retry-After in words).
+func TestThrottledSignInSaysWhen(t *testing.T) {
+	app := newTestApp(t, func(c *Config) { c.LoginLimit = 2; c.Clock = frozenClock() })
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	for range 2 {
+		c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}})
+	}
+	rec := c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}})
+	if rec.Code != http.StatusTooManyRequests || testid(t, rec, "form-error") != msgTooMany {
+		t.Fatalf("throttled: %d %q", rec.Code, testid(t, rec, "form-error"))
+	}
+	if hint := testid(t, rec, "form-hint"); hint != "You can try again in about 15 minutes." {
+		t.Errorf("hint %q", hint)
+	}
+	for secs, want := range map[string]string{"1": "You can try again in a second.", "30": "You can try again in 30 seconds.",
+		"61": "You can try again in 61 seconds.", "900": "You can try again in about 15 minutes.", "": "", "x": ""} {
+		if got := retryHint(secs); got != want {
+			t.Errorf("retryHint(%q) = %q, want %q", secs, got, want)
+		}
+	}
+}

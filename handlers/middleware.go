@@ -240,7 +240,7 @@ func csrf(secure bool, signingKeys [][]byte) echo.MiddlewareFunc {
 
 // errCSRF is a refused request: the 403 page, the reason in the log.
 func errCSRF(why string) error {
-	return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(errors.New("csrf: " + why))
+	return echo.NewHTTPError(http.StatusForbidden, msgCSRF).SetInternal(errors.New("csrf: " + why))
 }
 
 // csrfToken is the token of binding under key.
