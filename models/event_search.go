@@ -39,8 +39,10 @@ const (
 	// page order before it asks the index.
 	searchWindow = 1000
 	// scanWindow is how many events one page of a search the index cannot
-	// serve reads at most.
-	scanWindow = 2000
+	// serve reads at most. In the pages' order those rows are spread over
+	// the file at a million events (random reads); 2,000 made such a page
+	// 5.4x slower than at a thousand events, 500 keeps it near 1x.
+	scanWindow = 500
 )
 
 // search is one search term, prepared.
