@@ -391,6 +391,25 @@ func authzTable() []authzRow {
 				}
 			}}}},
 
+		// Two factors and step-up.
+		{"GET", "/login/mfa", []authzCase{{path: pathOf("/login/mfa"), want: allRoles(o303("/login"))}}},
+		{"POST", "/login/mfa", []authzCase{{path: pathOf("/login/mfa"), want: allRoles(o303("/login")),
+			body: func(*authzWorld, string) any { return url.Values{"code": {"123456"}} }}}},
+		{"GET", "/login/confirm", []authzCase{{path: pathOf("/login/confirm?next=/account/mfa"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/login/confirm", []authzCase{{path: pathOf("/login/confirm"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"password": {goodPassword}, "next": {"/account/mfa"}} }}}},
+		{"GET", "/account/mfa", []authzCase{{path: pathOf("/account/mfa"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/mfa/setup", []authzCase{{path: pathOf("/account/mfa/setup"), want: signedIn(oLogin(), o303("/account/mfa")),
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.caller); u.TOTPSecret == "" || u.TOTPEnabledAt != nil {
+					t.Fatalf("after set-up: secret %q, enabled %v", u.TOTPSecret, u.TOTPEnabledAt)
+				}
+			}}}},
+		{"POST", "/account/mfa/confirm", []authzCase{{path: pathOf("/account/mfa/confirm"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"code": {"123456"}} }}}},
+		{"POST", "/account/mfa/disable", []authzCase{{path: pathOf("/account/mfa/disable"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"password": {goodPassword}} }}}},
+
 		// Sessions and devices: only one's own; another user's id is 404.
 		{"GET", "/account/sessions", []authzCase{{path: pathOf("/account/sessions"), want: signedIn(oLogin(), o200()),
 			check: func(t *testing.T, x *cell) {
@@ -532,6 +551,13 @@ func authzTable() []authzRow {
 			check: func(t *testing.T, x *cell) {
 				if u := userState(t, x, x.w.target); u.TokenVersion == x.w.target.TokenVersion {
 					t.Fatalf("after revoke: %+v", u)
+				}
+			}}}},
+		{"POST", "/admin/users/:id/mfa/reset", []authzCase{{path: userPath("/admin/users/%d/mfa/reset", false), want: adminOnly(o303("/admin/users")),
+			setup: func(t *testing.T, w *authzWorld) { enableTOTP(t, w.app.db, w.target, time.Now()) },
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.w.target); u.HasMFA() || u.TokenVersion == x.w.target.TokenVersion {
+					t.Fatalf("after the reset: mfa %v, version %d", u.HasMFA(), u.TokenVersion)
 				}
 			}}}},
 		{"POST", "/admin/users/:id/unlock", []authzCase{{path: userPath("/admin/users/%d/unlock", false), want: adminOnly(o303("/admin/users")),

@@ -45,6 +45,11 @@ var flashMessages = map[string]string{
 	"verification_sent":  "We have sent the confirmation link again. It works for 48 hours.",
 	"verification_limit": "We have sent several confirmation links in the last hour: please use one of those, or try again later.",
 	"session_revoked":    "The session has ended.",
+	"mfa_reset":          "The user's two-factor sign-in is off and their sessions have ended.",
+	"mfa_disabled":       "Two-factor sign-in is off.",
+	"mfa_setup":          "Scan the code, then type the code your app shows.",
+	"admin_mfa_required": "Admins must turn on two-factor sign-in before using the admin pages.",
+	"confirmed":          "Thank you. You can carry on.",
 }
 
 const flashCookie = "planner_flash"

@@ -38,6 +38,9 @@ type Config struct {
 	// RequireVerified makes creating events need a verified email address
 	// (PLANNER_REQUIRE_VERIFIED).
 	RequireVerified bool
+	// AdminMFARequired makes admins turn on a second factor before the
+	// admin pages (PLANNER_ADMIN_MFA=required).
+	AdminMFARequired bool
 	// MailQueued, when set, is called after a mail was queued (it wakes
 	// the mail worker, which otherwise looks every few seconds).
 	MailQueued func()
@@ -86,7 +89,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
 		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
-		LinkKeys: account.LinkKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
+		LinkKeys: account.LinkKeys(cfg.SecretKeys), MFAKeys: account.MFAKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -107,14 +110,15 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
 	f := features{
-		api:       NewAPI(accounts, sessions),
+		api:       NewAPI(accounts, accounts, sessions),
 		apiEvents: NewAPIEvents(cfg, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
 		events:    NewEvents(cfg, events),
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
-		auth:      NewAuth(accounts, sessions, cfg.Secure()),
+		auth:      NewAuth(accounts, accounts, sessions, cfg.Secure()),
+		mfa:       NewMFA(accounts, cfg.Secure()),
 		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions),
 		recovery:  NewRecovery(accounts, sessions, cfg.Secure()),
 		devices:   NewDevices(cfg, accounts, sessions),
@@ -136,6 +140,7 @@ type features struct {
 	account   *Account
 	recovery  *Recovery
 	devices   *Devices
+	mfa       *MFA
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

@@ -28,6 +28,10 @@ const (
 	ActionPasswordReset     = "password_reset"
 	ActionEmailVerified     = "email_verified"
 	ActionSessionRevoked    = "session_revoked"
+	ActionMFAEnabled        = "mfa_enabled"
+	ActionMFADisabled       = "mfa_disabled"
+	ActionMFAFailed         = "mfa_failed"
+	ActionRecoveryCodeUsed  = "recovery_code_used"
 )
 
 // Audit outcomes.

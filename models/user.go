@@ -32,9 +32,20 @@ type User struct {
 	// EmailVerifiedAt is when the user followed the link of the
 	// verification mail; nil while the address is unverified.
 	EmailVerifiedAt *time.Time
-	CreatedAt       time.Time `gorm:"not null;index"`
-	UpdatedAt       time.Time `gorm:"not null"`
+	// TOTPSecret is the sealed TOTP secret (see the MFA sealer in
+	// models/account), set from enrolment on; TOTPEnabledAt is when the
+	// user confirmed it with a code, nil while only pending.
+	TOTPSecret    string `gorm:"size:200;not null;default:''"`
+	TOTPEnabledAt *time.Time
+	// TOTPLastStep is the last accepted time step: a code of that step or
+	// an earlier one is never accepted again.
+	TOTPLastStep int64     `gorm:"not null;default:0"`
+	CreatedAt    time.Time `gorm:"not null;index"`
+	UpdatedAt    time.Time `gorm:"not null"`
 }
+
+// HasMFA reports whether the user has a confirmed second factor.
+func (u *User) HasMFA() bool { return u.TOTPEnabledAt != nil }
 
 // IsAdmin reports whether the user has the admin role.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }

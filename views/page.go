@@ -3,7 +3,10 @@
 // types, and views never touch the database or the request.
 package views
 
-import "net/url"
+import (
+	"net/url"
+	"strconv"
+)
 
 // Page is what every page's layout needs.
 type Page struct {
@@ -66,3 +69,6 @@ func withNext(path, next string) string {
 	}
 	return path + "?next=" + url.QueryEscape(next)
 }
+
+func itoa(n int) string     { return strconv.Itoa(n) }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
