@@ -24,13 +24,14 @@ type Account struct {
 	names    nameSetter
 	sessions sessionIssuer
 	secure   bool
+	passkeys bool
 	timezone *time.Location
 }
 
 // NewAccount returns the account page; cfg gives the time zone dates are
 // shown in and whether cookies are Secure.
-func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer) *Account {
-	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), timezone: cfg.Timezone}
+func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer, passkeys bool) *Account {
+	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), passkeys: passkeys, timezone: cfg.Timezone}
 }
 
 // nameForm is the display name form.
@@ -57,6 +58,7 @@ func (a *Account) view(c echo.Context, status int, name *nameForm, password *pas
 	v := views.AccountView{
 		Email:       u.Email,
 		Role:        u.Role,
+		Passkeys:    a.passkeys,
 		MemberSince: u.CreatedAt.In(a.timezone).Format("2 January 2006"),
 	}
 	if u.LastSignInAt != nil {

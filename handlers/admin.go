@@ -284,6 +284,7 @@ var auditActions = []string{
 	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin, models.ActionPasswordResetReq,
 	models.ActionPasswordReset, models.ActionEmailVerified, models.ActionSessionRevoked,
 	models.ActionMFAEnabled, models.ActionMFADisabled, models.ActionMFAFailed, models.ActionRecoveryCodeUsed,
+	models.ActionPasskeyAdded, models.ActionPasskeyRemoved,
 }
 
 // Audit shows the audit log newest first, filtered by action and user.

@@ -40,12 +40,13 @@ type Auth struct {
 	factors  twoFactor
 	sessions sessionIssuer
 	mfa      *Sessions // the two-factor state and step-up re-issue
+	passkeys bool      // offer "Sign in with a passkey"
 	secure   bool
 }
 
 // NewAuth returns the sign-in pages; secure is Config.Secure.
-func NewAuth(accounts accounts, factors twoFactor, sessions *Sessions, secure bool) *Auth {
-	return &Auth{accounts: accounts, factors: factors, sessions: sessions, mfa: sessions, secure: secure}
+func NewAuth(accounts accounts, factors twoFactor, sessions *Sessions, passkeys, secure bool) *Auth {
+	return &Auth{accounts: accounts, factors: factors, sessions: sessions, mfa: sessions, passkeys: passkeys, secure: secure}
 }
 
 // signupForm is the sign-up page's form.
@@ -117,7 +118,7 @@ func (a *Auth) NewLogin(c echo.Context) error {
 }
 
 func (a *Auth) login(c echo.Context, status int, f *loginForm) error {
-	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f)))
+	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f), a.passkeys))
 }
 
 // Login signs in and sends the user to next, when safe, or /events.

@@ -410,6 +410,34 @@ func authzTable() []authzRow {
 		{"POST", "/account/mfa/disable", []authzCase{{path: pathOf("/account/mfa/disable"), want: signedIn(oLogin(), o303("/account/mfa")),
 			body: func(*authzWorld, string) any { return url.Values{"password": {goodPassword}} }}}},
 
+		// Passkeys: the ceremonies refuse answers without their signed state.
+		{"POST", "/login/passkey/options", []authzCase{{path: pathOf("/login/passkey/options"), want: allRoles(o200())}}},
+		{"POST", "/login/passkey", []authzCase{{path: pathOf("/login/passkey"), want: allRoles(oStatus(http.StatusBadRequest))}}},
+		{"GET", "/account/passkeys", []authzCase{{path: pathOf("/account/passkeys"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/passkeys/options", []authzCase{{path: pathOf("/account/passkeys/options"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/passkeys", []authzCase{{path: pathOf("/account/passkeys"), want: signedIn(oLogin(), oStatus(http.StatusBadRequest))}}},
+		{"POST", "/account/passkeys/:id/delete", []authzCase{{
+			setup: func(t *testing.T, w *authzWorld) {
+				if err := models.NewPasskeys(w.app.db).Create(context.Background(), &models.Passkey{UserID: w.owner.ID, Name: "Owner's key",
+					CredentialID: fmt.Sprintf("authz-credential-%d", w.n), Credential: "{}", CreatedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			path: func(w *authzWorld) string {
+				var p models.Passkey
+				if err := w.app.db.Where("user_id = ?", w.owner.ID).First(&p).Error; err != nil {
+					return "/account/passkeys/999999/delete"
+				}
+				return fmt.Sprintf("/account/passkeys/%d/delete", p.ID)
+			},
+			want: perRole(oLogin(), o303("/account/passkeys"), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound)),
+			check: func(t *testing.T, x *cell) {
+				var n int64
+				if err := x.w.app.db.Model(&models.Passkey{}).Where("user_id = ?", x.w.owner.ID).Count(&n).Error; err != nil || n != 0 {
+					t.Fatalf("the owner's passkey is still there: %d %v", n, err)
+				}
+			}}}},
+
 		// Sessions and devices: only one's own; another user's id is 404.
 		{"GET", "/account/sessions", []authzCase{{path: pathOf("/account/sessions"), want: signedIn(oLogin(), o200()),
 			check: func(t *testing.T, x *cell) {

@@ -49,6 +49,7 @@ var flashMessages = map[string]string{
 	"mfa_disabled":       "Two-factor sign-in is off.",
 	"mfa_setup":          "Scan the code, then type the code your app shows.",
 	"admin_mfa_required": "Admins must turn on two-factor sign-in before using the admin pages.",
+	"passkey_removed":    "The passkey has been removed.",
 	"confirmed":          "Thank you. You can carry on.",
 }
 

@@ -84,6 +84,8 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/login/mfa", f.auth.LoginMFA, limited...)
 	pages.GET("/login/confirm", f.auth.NewConfirm, signedIn...)
 	pages.POST("/login/confirm", f.auth.Confirm, signedInBcrypt...)
+	pages.POST("/login/passkey/options", f.passkeys.LoginOptions, limited.with(f.passkeys.enabled)...)
+	pages.POST("/login/passkey", f.passkeys.Login, limited.with(f.passkeys.enabled)...)
 
 	pages.GET("/events", f.events.Index)
 	pages.GET("/events/new", f.events.New, verified...)
@@ -104,6 +106,10 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/account/mfa/setup", f.mfa.Setup, recent...)
 	pages.POST("/account/mfa/confirm", f.mfa.Confirm, recentBcrypt...)
 	pages.POST("/account/mfa/disable", f.mfa.Disable, recentBcrypt...)
+	pages.GET("/account/passkeys", f.passkeys.Index, recent.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys/options", f.passkeys.RegisterOptions, recent.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys", f.passkeys.Register, recentBcrypt.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys/:id/delete", f.passkeys.Delete, recent.with(f.passkeys.enabled)...)
 	pages.GET("/account/verify", f.recovery.NewVerify)
 	pages.POST("/account/verify", f.recovery.Verify, limited...)
 	pages.POST("/account/verify/resend", f.recovery.Resend, signedIn.with(limited...)...) // sends mail: per-IP limit too

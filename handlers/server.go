@@ -109,7 +109,12 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
+	passkeys, err := NewPasskeys(cfg, accounts, sessions)
+	if err != nil {
+		return nil, err
+	}
 	f := features{
+		passkeys:  passkeys,
 		api:       NewAPI(accounts, accounts, sessions),
 		apiEvents: NewAPIEvents(cfg, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
@@ -117,9 +122,9 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
 		events:    NewEvents(cfg, events),
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
-		auth:      NewAuth(accounts, accounts, sessions, cfg.Secure()),
+		auth:      NewAuth(accounts, accounts, sessions, passkeys.Enabled(), cfg.Secure()),
 		mfa:       NewMFA(accounts, cfg.Secure()),
-		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions),
+		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, passkeys.Enabled()),
 		recovery:  NewRecovery(accounts, sessions, cfg.Secure()),
 		devices:   NewDevices(cfg, accounts, sessions),
 	}
@@ -141,6 +146,7 @@ type features struct {
 	recovery  *Recovery
 	devices   *Devices
 	mfa       *MFA
+	passkeys  *Passkeys
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

@@ -32,6 +32,8 @@ const (
 	ActionMFADisabled       = "mfa_disabled"
 	ActionMFAFailed         = "mfa_failed"
 	ActionRecoveryCodeUsed  = "recovery_code_used"
+	ActionPasskeyAdded      = "passkey_added"
+	ActionPasskeyRemoved    = "passkey_removed"
 )
 
 // Audit outcomes.

@@ -17,6 +17,7 @@ type Tx struct {
 	Events   *Events
 	Outbox   *Outbox
 	Recovery *RecoveryCodes
+	Passkeys *Passkeys
 	db       *gorm.DB
 }
 
@@ -30,6 +31,6 @@ func (t Tx) Throttles(key []byte) *Throttles { return NewThrottles(t.db, key) }
 func InTx(ctx context.Context, db *gorm.DB, fn func(tx Tx) error) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(Tx{Users: NewUsers(tx), Audit: NewAudit(tx), Sessions: NewSessions(tx), Events: NewEvents(tx), Outbox: NewOutbox(tx),
-			Recovery: NewRecoveryCodes(tx), db: tx})
+			Recovery: NewRecoveryCodes(tx), Passkeys: NewPasskeys(tx), db: tx})
 	})
 }
