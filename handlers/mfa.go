@@ -289,7 +289,7 @@ func (a *Auth) NewConfirm(c echo.Context) error {
 }
 
 func (a *Auth) confirm(c echo.Context, status int, f *codeForm) error {
-	return render(c, status, views.Confirm(page(c, "Confirm it is you"), viewForm(f), principalOf(c).User.HasMFA()))
+	return render(c, status, views.Confirm(page(c, "Confirm it is you"), viewForm(f), principalOf(c).User.HasMFA(), a.passkeys))
 }
 
 // Confirm re-authenticates the signed-in user and returns them to next

@@ -315,6 +315,8 @@ func (h *Passkeys) LoginOptions(c echo.Context) error {
 // Login checks the browser's answer to LoginOptions and signs its user in:
 // the passkey, with user verification, is both factors at once. The user
 // handle the authenticator returns must be the one of the passkey's owner.
+// A caller signed in already confirms it is them (/login/confirm) instead,
+// with a passkey of their own.
 func (h *Passkeys) Login(c echo.Context) error {
 	s, err := h.ceremony(c, "login")
 	if err != nil {
@@ -359,8 +361,21 @@ func (h *Passkeys) Login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Signed in already: this is the step-up of /login/confirm, which
+	// only the same user's passkey may give.
+	p := principalOf(c)
+	if p != nil && p.User.ID != owner.ID {
+		return errPasskey.WithInternal(errors.New("a passkey of another user"))
+	}
 	if err := h.accounts.PasskeySignIn(ctx, owner, pk, string(raw), c.RealIP()); err != nil {
 		return err
+	}
+	if p != nil {
+		if err := h.sessions.Confirmed(c, p); err != nil {
+			return err
+		}
+		setFlash(c, h.secure, "confirmed")
+		return c.JSON(http.StatusOK, map[string]string{"redirect": nextOr(a.Next, "/account")})
 	}
 	if err := h.sessions.Start(c, owner); err != nil {
 		return err

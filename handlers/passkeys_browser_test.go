@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -20,14 +21,14 @@ import (
 // address it listens on, as http://localhost:<port>: WebAuthn needs the RP
 // ID to be a domain (not an IP) and the page a secure context, which
 // localhost is.
-func serveAtLocalhost(t *testing.T, db *gorm.DB) (*testApp, string) {
+func serveAtLocalhost(t *testing.T, db *gorm.DB, edit ...func(*Config)) (*testApp, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	app := newTestAppOn(t, db, func(c *Config) { c.BaseURL, _ = url.Parse(base) })
+	app := newTestAppOn(t, db, append([]func(*Config){func(c *Config) { c.BaseURL, _ = url.Parse(base) }}, edit...)...)
 	srv := httptest.NewUnstartedServer(app.e)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -42,7 +43,8 @@ func serveAtLocalhost(t *testing.T, db *gorm.DB) (*testApp, string) {
 // passkey of one user cannot sign in as another.
 func TestBrowserPasskeys(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
-		app, base := serveAtLocalhost(t, db)
+		clock := &testClock{now: time.Now()}
+		app, base := serveAtLocalhost(t, db, func(c *Config) { c.Clock = clock.Now })
 		ada := app.createUser("ada@example.com", goodPassword, models.RoleUser)
 		bob := app.createUser("bob@example.com", goodPassword, models.RoleUser)
 		ctx := browser(t)
@@ -128,6 +130,19 @@ func TestBrowserPasskeys(t *testing.T) {
 		}
 		if u := userState2(t, db, ada.ID); u.LastSignInAt == nil {
 			t.Fatal("the passkey sign-in was not recorded")
+		}
+		// Fifteen minutes later a security setting asks again; the passkey
+		// confirms it is Ada and returns to the page.
+		clock.Add(StepUpAge + time.Minute)
+		step("step-up with the passkey",
+			chromedp.Navigate(base+"/account/sessions"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="passkey-login"]`)),
+			chromedp.Click(chromedp.CSS(`[data-testid="passkey-login"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="this-device"]`)),
+		)
+		if loc := location(); loc != "/account/sessions" {
+			t.Fatalf("after the step-up at %q", loc)
 		}
 		signOut()
 
