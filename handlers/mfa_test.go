@@ -421,3 +421,40 @@ func TestAdminMFA(t *testing.T) {
 		app.client().login(user.Email, goodPassword)
 	})
 }
+
+// A code is accepted once even when many sign-ins send it at the same
+// moment: the step is used up by one conditional UPDATE.
+func TestTOTPCodeOnceUnderConcurrency(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		app, clock := newClockApp(t, db, func(c *Config) { c.LoginLimit = 100 })
+		u := app.createUser("race-mfa@example.com", goodPassword, models.RoleUser)
+		secret, _ := enableTOTP(t, db, u, clock.Now())
+		clock.Add(account.TOTPPeriod)
+		code := totpAt(t, secret, clock.Now(), 0)
+		const n = 8
+		clients := make([]*client, n)
+		tokens := make([]string, n)
+		for i := range clients {
+			clients[i] = app.client()
+			passwordStep(t, clients[i], u.Email)
+			tokens[i] = clients[i].csrfToken()
+		}
+		codes := make([]int, n)
+		parallel(n, func(i int) {
+			codes[i] = clients[i].postRaw("/login/mfa", url.Values{"code": {code}, "_csrf": {tokens[i]}}).Code
+		})
+		ok := 0
+		for _, c := range codes {
+			switch c {
+			case http.StatusSeeOther:
+				ok++
+			case http.StatusUnauthorized:
+			default:
+				t.Fatalf("unexpected status %d in %v", c, codes)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("the same code signed in %d times: %v", ok, codes)
+		}
+	})
+}
