@@ -235,3 +235,10 @@ func netParseCIDR(s string) (net.IP, *net.IPNet, error) { return net.ParseCIDR(s
 
 // goqueryS shortens goquery's selection type in callbacks.
 type goqueryS = goquery.Selection
+
+// frozenClock is a clock stopped at the time it is made, for tests that
+// count within one rate-limit window (which a real clock could cross).
+func frozenClock() models.Clock {
+	now := time.Now()
+	return func() time.Time { return now }
+}

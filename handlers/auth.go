@@ -145,7 +145,7 @@ func (a *Auth) Login(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, withQuery("/login/mfa", "next", f.Next))
 	}
 	if r, ok := refuse(c, err); ok {
-		f.Message = r.message
+		f.Message, f.Hint = r.message, r.hint
 		return a.login(c, r.status, &f)
 	}
 	if err != nil {

@@ -477,7 +477,7 @@ func TestParallelGuessesReachBcryptAtMostLimitTimes(t *testing.T) {
 }
 
 func TestIPRateLimitIgnoresSpoofedForwardedFor(t *testing.T) {
-	app := newTestApp(t, func(c *Config) { c.IPRate = 3 })
+	app := newTestApp(t, func(c *Config) { c.IPRate = 3; c.Clock = frozenClock() })
 	c := app.client()
 	for i := 0; i < 3; i++ {
 		c.headers.Set("X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
@@ -504,6 +504,7 @@ func TestIPRateLimitIgnoresSpoofedForwardedFor(t *testing.T) {
 func TestTrustedProxyForwardedFor(t *testing.T) {
 	app := newTestApp(t, func(c *Config) {
 		c.IPRate = 1
+		c.Clock = frozenClock()
 		_, n, _ := netParseCIDR("192.0.2.0/24")
 		c.TrustedProxies = append(c.TrustedProxies, n)
 	})

@@ -246,3 +246,34 @@ func TestBrowserEventFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="no-events"]`)),
 	)
 }
+
+// TestBrowserPagesFitAPhone opens the pages an admin can see at a phone's
+// width (390 px): none may be wider than the screen. (Tables scroll inside
+// their own box; nothing may escape it.)
+func TestBrowserPagesFitAPhone(t *testing.T) {
+	app := newTestApp(t)
+	root := app.createUser("root@example.com", goodPassword, "admin")
+	app.createEvent(root.ID, "Launch party", "public", "go")
+	base := app.serve(t)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844),
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.ID("email"), "root@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), goodPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-link"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/", "/events", "/events/new", "/account", "/account/sessions", "/account/mfa", "/account/passkeys", "/login/confirm", "/widget",
+		"/admin", "/admin/users", "/admin/events", "/admin/audit", "/api/docs"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+p)); err != nil {
+			t.Fatal(err)
+		}
+		width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil || width > 390 {
+			t.Errorf("%s is %d px wide on a 390 px phone (%v)", p, width, err)
+		}
+	}
+}

@@ -53,7 +53,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case isAPI(c.Request().URL.Path):
 		werr = c.JSON(status, map[string]any{"detail": detail})
 	default:
-		werr = render(c, status, views.ErrorPage(page(c, pageTitle(status)), status, pageMessage(status, detail)))
+		msg := pageMessage(status, detail)
+		if hint := retryHint(c.Response().Header().Get("Retry-After")); hint != "" {
+			msg += " " + hint
+		}
+		werr = render(c, status, views.ErrorPage(page(c, pageTitle(status)), status, msg))
 	}
 	if werr != nil {
 		s.log.Error("writing error response", "request_id", reqID, "err", werr)
@@ -109,7 +113,12 @@ func pageMessage(status int, detail string) string {
 	case http.StatusNotFound:
 		return "There is nothing here. It may have been deleted, or it may never have existed."
 	case http.StatusForbidden:
-		return "You are not allowed to do that. If you submitted a form, reload the page and try again."
+		if detail == msgCSRF {
+			// The one 403 that reloading mends: a stale form, or one sent
+			// from another site.
+			return "This form could not be accepted: it was opened in another session, or sent from another site. Go back, reload the page and try again."
+		}
+		return "Your account is not allowed to do that."
 	case http.StatusMethodNotAllowed:
 		return "That address does not accept this kind of request."
 	case http.StatusRequestEntityTooLarge:
@@ -119,6 +128,10 @@ func pageMessage(status int, detail string) string {
 	}
 	return detail
 }
+
+// msgCSRF is the detail of a refused CSRF check, which the 403 page tells
+// apart from a refusal of who the caller is.
+const msgCSRF = "Invalid or missing CSRF token"
 
 // errForbidden is the 403 every refused page action answers with.
 var errForbidden = echo.NewHTTPError(http.StatusForbidden, "Operation not allowed")

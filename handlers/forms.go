@@ -14,6 +14,7 @@ import (
 type formState struct {
 	Errors  map[string]string
 	Message string
+	Hint    string // what to do about Message, such as when to try again
 }
 
 // fail sets the message of field, unless it already has one.
@@ -50,7 +51,7 @@ func bindForm(c echo.Context, f pageForm) {
 // viewForm is f as the views take it: the input kept (never a secret),
 // and the messages.
 func viewForm(f pageForm) views.Form {
-	out := views.Form{Values: map[string]string{}, Errors: f.state().Errors, Message: f.state().Message}
+	out := views.Form{Values: map[string]string{}, Errors: f.state().Errors, Message: f.state().Message, Hint: f.state().Hint}
 	v := reflect.ValueOf(f).Elem()
 	for _, field := range reflect.VisibleFields(v.Type()) {
 		if name, secret, ok := formTag(field); ok && !secret {

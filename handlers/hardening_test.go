@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -321,7 +322,7 @@ func TestCredentialsFromTheBodyOnly(t *testing.T) {
 // runs, and every password change counts toward the per-IP limit shared
 // with sign-in and sign-up.
 func TestPasswordChangeIsRateLimitedAndMustDiffer(t *testing.T) {
-	app := newTestApp(t, func(c *Config) { c.IPRate = 4 })
+	app := newTestApp(t, func(c *Config) { c.IPRate = 4; c.Clock = frozenClock() })
 	app.createUser("ada@example.com", goodPassword, models.RoleUser)
 	c := app.client()
 	c.login("ada@example.com", goodPassword) // 1 of 4
@@ -551,5 +552,105 @@ func TestRequestDeadlineCancelsSlowQueries(t *testing.T) {
 	}
 	if rec := c.api("GET", "/api/event/?q=launch", tok, nil); rec.Code != http.StatusOK {
 		t.Errorf("after the lock: %d", rec.Code)
+	}
+}
+
+// TestPerIPLimitSharedByInstances: two instances on one database count one
+// client's bcrypt attempts together, so N instances never allow N times
+// PLANNER_IP_RATE.
+func TestPerIPLimitSharedByInstances(t *testing.T) {
+	for name, dsn := range map[string]func(testing.TB) string{"sqlite": dbtest.SQLiteURL, "postgres": dbtest.PostgresURL} {
+		t.Run(name, func(t *testing.T) {
+			url0 := dsn(t)
+			clock := frozenClock()
+			instance := func() *testApp {
+				db, err := models.Open(url0, slog.New(slog.NewTextHandler(io.Discard, nil)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = models.Close(db) })
+				if err := models.Migrate(context.Background(), db); err != nil {
+					t.Fatal(err)
+				}
+				return newTestAppOn(t, db, func(c *Config) { c.IPRate = 4; c.Clock = clock })
+			}
+			a, b := instance(), instance()
+			a.createUser("ada@example.com", goodPassword, models.RoleUser)
+			codes := []int{}
+			for i := range 6 {
+				app := a
+				if i%2 == 1 {
+					app = b
+				}
+				rec := app.client().api("POST", "/api/user/signin", "", url.Values{"username": {"ada@example.com"}, "password": {"wrong " + strconv.Itoa(i)}})
+				codes = append(codes, rec.Code)
+			}
+			want := []int{401, 401, 401, 401, 429, 429}
+			if fmt.Sprint(codes) != fmt.Sprint(want) {
+				t.Fatalf("attempts alternating between two instances: %v, want %v", codes, want)
+			}
+			// Another address has its own budget.
+			other := b.client()
+			other.addr = "198.51.100.9:5000"
+			if rec := other.api("POST", "/api/user/signin", "", url.Values{"username": {"ada@example.com"}, "password": {goodPassword}}); rec.Code != http.StatusOK {
+				t.Fatalf("another address: %d", rec.Code)
+			}
+		})
+	}
+}
+
+// TestHashSlotsFollowCores: by default one bcrypt hash runs per core but
+// one (at least one), so a sign-in flood leaves a core for everything
+// else; PLANNER_HASH_SLOTS overrides it.
+func TestHashSlotsFollowCores(t *testing.T) {
+	for _, tc := range []struct{ configured, cpus, want int }{
+		{0, 1, 1}, {0, 2, 1}, {0, 4, 3}, {0, 16, 15}, {6, 2, 6}, {1, 64, 1},
+	} {
+		if got := hashSlots(tc.configured, tc.cpus); got != tc.want {
+			t.Errorf("hashSlots(%d, %d cores) = %d, want %d", tc.configured, tc.cpus, got, tc.want)
+		}
+	}
+}
+
+// TestForbiddenPagesSayWhy: a refused CSRF check tells the user to reload
+// the form; a refusal of who they are does not pretend reloading helps.
+func TestForbiddenPagesSayWhy(t *testing.T) {
+	app := newTestApp(t)
+	owner := app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	ev := app.createEvent(owner.ID, "Launch", "public")
+	app.createUser("bob@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	c.login("bob@example.com", goodPassword)
+	notOwner := c.get("/events/" + strconv.FormatUint(uint64(ev.ID), 10) + "/edit")
+	if notOwner.Code != http.StatusForbidden || strings.Contains(notOwner.Body.String(), "reload") {
+		t.Errorf("another user's edit page: %d, says reload: %v", notOwner.Code, strings.Contains(notOwner.Body.String(), "reload"))
+	}
+	stale := c.postRaw("/account", url.Values{"_csrf": {"stale"}, "name": {"X"}})
+	if stale.Code != http.StatusForbidden || !strings.Contains(stale.Body.String(), "reload the page") {
+		t.Errorf("a stale form: %d, want the 403 page telling to reload", stale.Code)
+	}
+}
+
+// TestThrottledSignInSaysWhen: the spec's message stays word for word, and
+// a hint beside it says how long the wait is (the Retry-After in words).
+func TestThrottledSignInSaysWhen(t *testing.T) {
+	app := newTestApp(t, func(c *Config) { c.LoginLimit = 2; c.Clock = frozenClock() })
+	app.createUser("ada@example.com", goodPassword, models.RoleUser)
+	c := app.client()
+	for range 2 {
+		c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}})
+	}
+	rec := c.post("/login", url.Values{"email": {"ada@example.com"}, "password": {goodPassword}})
+	if rec.Code != http.StatusTooManyRequests || testid(t, rec, "form-error") != msgTooMany {
+		t.Fatalf("throttled: %d %q", rec.Code, testid(t, rec, "form-error"))
+	}
+	if hint := testid(t, rec, "form-hint"); hint != "You can try again in about 15 minutes." {
+		t.Errorf("hint %q", hint)
+	}
+	for secs, want := range map[string]string{"1": "You can try again in a second.", "30": "You can try again in 30 seconds.",
+		"61": "You can try again in 61 seconds.", "900": "You can try again in about 15 minutes.", "": "", "x": ""} {
+		if got := retryHint(secs); got != want {
+			t.Errorf("retryHint(%q) = %q, want %q", secs, got, want)
+		}
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/planner/planner/models"
 	"github.com/planner/planner/models/account"
-	"golang.org/x/time/rate"
 )
 
 // contentSecurityPolicy allows nothing inline and nothing from elsewhere
@@ -232,7 +231,7 @@ func csrf(secure bool, signingKeys [][]byte) echo.MiddlewareFunc {
 
 // errCSRF is a refused request: the 403 page, the reason in the log.
 func errCSRF(why string) error {
-	return echo.NewHTTPError(http.StatusForbidden, "Invalid or missing CSRF token").SetInternal(errors.New("csrf: " + why))
+	return echo.NewHTTPError(http.StatusForbidden, msgCSRF).SetInternal(errors.New("csrf: " + why))
 }
 
 // csrfToken is the token of binding under key.
@@ -314,31 +313,28 @@ func rotateCSRF(c echo.Context, secure bool) {
 	setCSRFCookie(c, secure, NewID())
 }
 
-// ipRateLimit allows perMinute attempts per client (IPv6 per /64) and
-// answers the rest with 429 and Retry-After. It is per instance.
-func ipRateLimit(perMinute int) echo.MiddlewareFunc {
+// ipRateLimit allows perMinute attempts per client (IPv6 per /64) in each
+// one-minute window and answers the rest with 429 and Retry-After. The
+// counts live in the database (models.RateLimits), so every instance on
+// one database shares them. (Echo's RateLimiter keeps its store in memory,
+// per instance, and its store interface has no context or retry time.)
+func ipRateLimit(limits *models.RateLimits, perMinute int, clock models.Clock) echo.MiddlewareFunc {
 	if perMinute <= 0 {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
-	retry := strconv.Itoa(int(math.Ceil(60 / float64(perMinute))))
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(float64(perMinute) / 60),
-		Burst:     perMinute,
-		ExpiresIn: 3 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			return account.ClientKey(c.RealIP()), nil
-		},
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", retry)
-			return echo.NewHTTPError(http.StatusTooManyRequests, msgTooMany)
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return echo.NewHTTPError(http.StatusForbidden, "Could not identify the client").SetInternal(err)
-		},
-	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ok, wait, err := limits.Hit(c.Request().Context(), account.ClientKey(c.RealIP()), perMinute, clock.Now())
+			if err != nil {
+				return err
+			}
+			if !ok {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+				return echo.NewHTTPError(http.StatusTooManyRequests, msgTooMany)
+			}
+			return next(c)
+		}
+	}
 }
 
 // staticCache lets browsers keep versioned assets for a year and others

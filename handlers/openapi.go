@@ -312,7 +312,9 @@ func (d *Docs) OpenAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
-// Page renders the readable reference from the same operations.
+// Page serves the interactive reference (Swagger UI, embedded, started by
+// our own script under the strict CSP) with a plain reference from the
+// same operations under it for readers without JavaScript.
 func (d *Docs) Page(c echo.Context) error {
 	var ops []views.DocOperation
 	for _, op := range apiOps() {
@@ -341,5 +343,8 @@ func (d *Docs) Page(c echo.Context) error {
 		sort.SliceStable(v.Responses, func(i, j int) bool { return v.Responses[i].Code < v.Responses[j].Code })
 		ops = append(ops, v)
 	}
-	return render(c, http.StatusOK, views.APIDocs(page(c, "API reference"), ops))
+	p := page(c, "API reference")
+	p.Styles = []string{"swagger-ui/swagger-ui.css"}
+	p.Scripts = []string{"swagger-ui/swagger-ui-bundle.js", "api-docs.js"}
+	return render(c, http.StatusOK, views.APIDocs(p, ops))
 }

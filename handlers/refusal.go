@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
@@ -23,6 +25,7 @@ const (
 type refusal struct {
 	status  int
 	message string
+	hint    string // when to try again, for the pages
 }
 
 // refuse classifies err and sets Retry-After where the spec asks for it.
@@ -32,13 +35,13 @@ func refuse(c echo.Context, err error) (r refusal, ok bool) {
 	var te *account.ThrottledError
 	switch {
 	case errors.Is(err, account.ErrBadCredentials):
-		return refusal{http.StatusUnauthorized, msgBadCredentials}, true
+		return refusal{http.StatusUnauthorized, msgBadCredentials, ""}, true
 	case errors.As(err, &te):
 		c.Response().Header().Set("Retry-After", te.RetryAfter())
-		return refusal{http.StatusTooManyRequests, msgTooMany}, true
+		return refusal{http.StatusTooManyRequests, msgTooMany, retryHint(te.RetryAfter())}, true
 	case errors.Is(err, models.ErrBusy):
 		c.Response().Header().Set("Retry-After", "1")
-		return refusal{http.StatusServiceUnavailable, msgBusy}, true
+		return refusal{http.StatusServiceUnavailable, msgBusy, ""}, true
 	}
 	return refusal{}, false
 }
@@ -55,5 +58,21 @@ func refuseAPI(c echo.Context, err error) error {
 		return &jsonError{Status: r.status, Body: map[string]any{"detail": r.message, "error": "invalid_grant"}}
 	default:
 		return echo.NewHTTPError(r.status, r.message).SetInternal(err)
+	}
+}
+
+// retryHint says in words when a Retry-After of seconds runs out: the
+// spec's messages say "later", a person wants to know how much later.
+func retryHint(seconds string) string {
+	n, err := strconv.Atoi(seconds)
+	switch {
+	case err != nil || n <= 0:
+		return ""
+	case n == 1:
+		return "You can try again in a second."
+	case n < 90:
+		return fmt.Sprintf("You can try again in %d seconds.", n)
+	default:
+		return fmt.Sprintf("You can try again in about %d minutes.", (n+59)/60)
 	}
 }

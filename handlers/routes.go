@@ -48,18 +48,18 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	stepUp := recentAuth(s.cfg)                                 // StepUpAge: else 303 to /login/confirm
 	adminMFA := requireAdminMFA(s.cfg.AdminMFARequired, secure) // PLANNER_ADMIN_MFA: else 303 to /account/mfa
 	var (
-		limited        = chain{ipRateLimit(s.cfg.IPRate)}                      // runs bcrypt or sends mail: per-IP limit (429)
-		signedIn       = chain{RequireUser}                                    // else 303 to /login?next=
-		signedInBcrypt = signedIn.with(limited...)                             // signed in, and runs bcrypt
-		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified)) // PLANNER_REQUIRE_VERIFIED: else 403
-		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)                  // else 404 (unseen) or 403 page
-		recent         = signedIn.with(stepUp)                                 // signed in within StepUpAge, else 303 to /login/confirm
-		recentBcrypt   = recent.with(limited...)                               // and runs bcrypt or checks a code
-		admin          = signedIn.with(RequireAdmin, adminMFA, stepUp)         // else 403 page; then enrolled, then recent
-		anyCaller      = chain{sessions.bearer(true)}                          // optional token; a bad one is 401
-		caller         = chain{sessions.bearer(false)}                         // else 401
-		apiVerified    = caller.with(requireVerified(s.cfg.RequireVerified))   // PLANNER_REQUIRE_VERIFIED: else 403
-		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin)                 // else 404 or 403 JSON
+		limited        = chain{ipRateLimit(s.rateLimits, s.cfg.IPRate, s.cfg.Clock)} // runs bcrypt or sends mail: per-IP limit (429)
+		signedIn       = chain{RequireUser}                                          // else 303 to /login?next=
+		signedInBcrypt = signedIn.with(limited...)                                   // signed in, and runs bcrypt
+		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified))       // PLANNER_REQUIRE_VERIFIED: else 403
+		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)                        // else 404 (unseen) or 403 page
+		recent         = signedIn.with(stepUp)                                       // signed in within StepUpAge, else 303 to /login/confirm
+		recentBcrypt   = recent.with(limited...)                                     // and runs bcrypt or checks a code
+		admin          = signedIn.with(RequireAdmin, adminMFA, stepUp)               // else 403 page; then enrolled, then recent
+		anyCaller      = chain{sessions.bearer(true)}                                // optional token; a bad one is 401
+		caller         = chain{sessions.bearer(false)}                               // else 401
+		apiVerified    = caller.with(requireVerified(s.cfg.RequireVerified))         // PLANNER_REQUIRE_VERIFIED: else 403
+		apiOwner       = caller.with(f.apiEvents.OwnerOrAdmin)                       // else 404 or 403 JSON
 	)
 
 	// Probes and assets: no session, no CSRF.

@@ -61,8 +61,9 @@ const (
 
 // Server is the app's error handler and routes, with what they need.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg        Config
+	log        *slog.Logger
+	rateLimits *models.RateLimits // the per-IP limit, shared by every instance
 }
 
 // New builds the Echo app for cfg on db. The returned Echo's Server has its
@@ -77,9 +78,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	if cfg.HashSlots <= 0 {
-		cfg.HashSlots = max(1, runtime.NumCPU()-1)
-	}
+	cfg.HashSlots = hashSlots(cfg.HashSlots, runtime.NumCPU())
 	if cfg.HashQueue <= 0 {
 		cfg.HashQueue = 4 * cfg.HashSlots
 	}
@@ -93,7 +92,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, rateLimits: models.NewRateLimits(db, models.ThrottleKey(cfg.SecretKeys[0]))}
 
 	e := echo.New()
 	e.HideBanner = true
@@ -130,6 +129,18 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	s.routes(e, f, sessions)
 	return e, nil
+}
+
+// hashSlots is how many bcrypt hashes may run at once: the configured
+// number (PLANNER_HASH_SLOTS), else one less than the cores, at least one,
+// so a sign-in flood leaves a core for every other request. Sign-in
+// capacity is then slots ÷ the time of one hash (about 0.2 s of a core at
+// cost 12): 1 slot on 2 cores is about 5 sign-ins a second, 7 on 8 about 35.
+func hashSlots(configured, cpus int) int {
+	if configured > 0 {
+		return configured
+	}
+	return max(1, cpus-1)
 }
 
 // features are the feature handlers routes wires up.

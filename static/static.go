@@ -11,7 +11,7 @@ import (
 
 // Files are the assets, served under /static.
 //
-//go:embed *.css *.svg *.js
+//go:embed *.css *.svg *.js swagger-ui/*.js swagger-ui/*.css swagger-ui/LICENSE swagger-ui/NOTICE swagger-ui/icons
 var Files embed.FS
 
 // Version is a digest of every asset, used as a cache-busting query so

@@ -66,3 +66,38 @@ func TestLayoutEscapesAndCarriesCSRF(t *testing.T) {
 		t.Fatal("no admin link for an admin")
 	}
 }
+
+// TestFormErrorsReachScreenReaders: a bad field is aria-invalid="true" and
+// described by its message; a summary linking to each bad field is
+// announced and takes the focus.
+func TestFormErrorsReachScreenReaders(t *testing.T) {
+	var buf bytes.Buffer
+	f := Form{Values: map[string]string{"title": ""}, Errors: map[string]string{"title": "Enter a title", "description": "Too long", "visibility": "Pick one"}}
+	if err := EventForm(Page{}, f, "/events", "Create", "UTC").Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	d, err := goquery.NewDocumentFromReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"title", "description", "visibility"} {
+		in := d.Find("#" + name)
+		if v, _ := in.Attr("aria-invalid"); v != "true" {
+			t.Errorf("%s: aria-invalid %q, want \"true\"", name, v)
+		}
+		by, _ := in.Attr("aria-describedby")
+		if by == "" || d.Find("#"+by).Text() != f.Errors[name] {
+			t.Errorf("%s: aria-describedby %q does not name its message", name, by)
+		}
+	}
+	if v, ok := d.Find("#location").Attr("aria-invalid"); ok {
+		t.Errorf("a good field is aria-invalid=%q", v)
+	}
+	sum := d.Find(`[data-testid="error-summary"]`)
+	if role, _ := sum.Attr("role"); role != "alert" || sum.AttrOr("tabindex", "") != "-1" || sum.Is("[autofocus]") == false {
+		t.Errorf("summary role %q, tabindex %q, autofocus %v", role, sum.AttrOr("tabindex", ""), sum.Is("[autofocus]"))
+	}
+	if n := sum.Find(`a[href="#title"], a[href="#description"], a[href="#visibility"]`).Length(); n != 3 {
+		t.Errorf("summary links to %d of 3 bad fields", n)
+	}
+}

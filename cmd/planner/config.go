@@ -50,6 +50,7 @@ var settings = []setting{
 	{"PLANNER_BCRYPT_COST", "bcrypt-cost", "12", "bcrypt cost"},
 	{"PLANNER_LOGIN_LIMIT", "login-limit", "5", "consecutive failed sign-ins before throttling"},
 	{"PLANNER_IP_RATE", "ip-rate", "20", "sign-in/sign-up attempts per minute per client IP; 0 = off"},
+	{"PLANNER_HASH_SLOTS", "hash-slots", "0", "bcrypt hashes at once; 0 = one less than the cores, at least one"},
 	{"PLANNER_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"PLANNER_TIMEZONE", "timezone", "UTC", "IANA zone for page dates"},
 	{"PLANNER_REQUEST_TIMEOUT", "request-timeout", "10s", "longest a request may take before it is answered 503"},
@@ -162,6 +163,9 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	}
 	if w.IPRate, err = parseInt(get("PLANNER_IP_RATE"), 0, 1000000); err != nil {
 		return c, bad("PLANNER_IP_RATE", "%v", err)
+	}
+	if w.HashSlots, err = parseInt(get("PLANNER_HASH_SLOTS"), 0, 1024); err != nil {
+		return c, bad("PLANNER_HASH_SLOTS", "%v", err)
 	}
 	if w.TrustedProxies, err = parseCIDRs(get("PLANNER_TRUSTED_PROXIES")); err != nil {
 		return c, bad("PLANNER_TRUSTED_PROXIES", "%v", err)

@@ -2,7 +2,7 @@
 //
 //	planner [serve] [flags]   migrate, then serve until SIGINT/SIGTERM
 //	planner migrate [status]  bring the schema up to date, or list migrations
-//	planner user create --email E [--admin]
+//	planner user create --email E [--name N] [--admin]
 //	planner user set-password|promote|demote|unlock E
 //	planner version
 package main
@@ -117,12 +117,13 @@ const usage = `usage:
   planner [serve] [flags]                  migrate the schema (unless --no-migrate), then serve
   planner migrate                          apply pending schema migrations and exit
   planner migrate status                   list the migrations and which are applied
-  planner user create --email E [--admin]  create a user (password from stdin or prompt)
+  planner user create --email E [--name N] [--admin]
+                                           create a user (password from stdin or prompt)
   planner user set-password E              set a password and end every session of E
   planner user promote E | demote E        make E an admin, or a user again
   planner user unlock E                    clear sign-in throttling for E
   planner version                          print the version
-run "planner serve --help" for the serve flags`
+run "planner serve --help" for the serve flags (planner --help shows them too)`
 
 // run is the whole program; main only adds the process around it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {

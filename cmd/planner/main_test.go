@@ -157,6 +157,11 @@ func TestVersionAndHelp(t *testing.T) {
 		if strings.Contains(r.logs, "PLANNER_SECRET_KEYS") {
 			t.Errorf("%q: help offers the secret keys as a flag", args)
 		}
+		for _, cmd := range []string{"migrate status", "user create", "version"} {
+			if !strings.Contains(r.logs, cmd) {
+				t.Errorf("%q: help hides the %s command", args, cmd)
+			}
+		}
 	}
 }
 
@@ -532,5 +537,22 @@ func TestUserUnknownEmail(t *testing.T) {
 	wantCode(t, r, 0)
 	if !strings.Contains(r.stdout, "cleared 0") {
 		t.Errorf("unlock of an email without throttles printed %q", r.stdout)
+	}
+}
+
+// TestUserCreateWithName: --name sets the display name; a bad one is a
+// usage error that creates nothing.
+func TestUserCreateWithName(t *testing.T) {
+	e := userEnv(t)
+	r := cli(t, e, "correct-horse-battery\n", "user", "create", "--email", "root@example.com", "--name", " Site Owner ", "--admin")
+	wantCode(t, r, 0)
+	db := openStore(t, e)
+	if u := mustUserByEmail(t, db, "root@example.com"); u.Name != "Site Owner" || u.Role != models.RoleAdmin {
+		t.Errorf("created %+v, want admin Site Owner", u)
+	}
+	r = cli(t, e, "correct-horse-battery\n", "user", "create", "--email", "bob@example.com", "--name", strings.Repeat("x", 61))
+	wantCode(t, r, 2)
+	if n := countUsers(t, db); n != 1 {
+		t.Errorf("%d users after a bad --name", n)
 	}
 }

@@ -174,6 +174,10 @@ func migrateStatus(ctx context.Context, db *gorm.DB, stdout io.Writer) error {
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("planner serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { // -h lists the commands too, not only serve's flags
+		fmt.Fprintf(stderr, "%s\n\nflags of planner serve (each also an environment variable):\n", usage)
+		fs.PrintDefaults()
+	}
 	flagValues := addFlags(fs)
 	noMigrate := fs.Bool("no-migrate", false, "do not migrate at start; refuse to serve unless the schema is already current")
 	if err := fs.Parse(args); err != nil {
@@ -273,7 +277,7 @@ func mailSender(c config, getenv func(string) string, log *slog.Logger) (mail.Se
 // expiry, stale throttles, and audit entries past retention.
 func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog.Logger) {
 	sessions, throttles, audit := models.NewSessions(db), models.NewThrottles(db, models.ThrottleKey(signingKey)), models.NewAudit(db)
-	outbox := models.NewOutbox(db)
+	outbox, limits := models.NewOutbox(db), models.NewRateLimits(db, nil)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -283,6 +287,7 @@ func housekeeping(ctx context.Context, db *gorm.DB, signingKey []byte, log *slog
 			throttles.Purge(ctx, now.Add(-24*time.Hour)),
 			audit.Purge(ctx, now),
 			outbox.Purge(ctx, now),
+			limits.Purge(ctx, now), // purging needs no key
 		} {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("housekeeping", "err", err)

@@ -20,19 +20,20 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return usagef("user needs a subcommand: create, set-password, promote, demote or unlock")
 	}
 	sub, args := args[0], args[1:]
-	var email string
+	var email, name string
 	admin := false
 	switch sub {
 	case "create":
 		fs := flag.NewFlagSet("planner user create", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		fs.StringVar(&email, "email", "", "email of the new user")
+		fs.StringVar(&name, "name", "", "display name (default: Member <id>)")
 		fs.BoolVar(&admin, "admin", false, "make the user an admin")
 		if err := fs.Parse(args); err != nil {
 			return usagef("user create: %v", err)
 		}
 		if fs.NArg() > 0 || email == "" {
-			return usagef("usage: planner user create --email E [--admin]")
+			return usagef("usage: planner user create --email E [--name N] [--admin]")
 		}
 	case "set-password", "promote", "demote", "unlock":
 		if len(args) != 1 || strings.HasPrefix(args[0], "-") {
@@ -66,7 +67,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	u := userAdmin{accounts: accounts, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch sub {
 	case "create":
-		return u.create(ctx, email, admin)
+		return u.create(ctx, email, name, admin)
 	case "set-password":
 		return u.setPassword(ctx, email)
 	case "promote":
@@ -121,15 +122,18 @@ func (u userAdmin) readPassword(email string) (string, error) {
 	return pw, nil
 }
 
-func (u userAdmin) create(ctx context.Context, email string, admin bool) error {
+func (u userAdmin) create(ctx context.Context, email, name string, admin bool) error {
 	if msg := models.CheckEmail(email); msg != "" {
 		return usagef("%s", msg)
+	}
+	if msg := models.CheckName(strings.TrimSpace(name), true); msg != "" {
+		return usagef("--name: %s", msg)
 	}
 	pw, err := u.readPassword(email)
 	if err != nil {
 		return err
 	}
-	user, err := u.accounts.SignUp(ctx, account.SignUp{Email: email, Password: pw, Admin: admin}, account.CLI)
+	user, err := u.accounts.SignUp(ctx, account.SignUp{Email: email, Name: name, Password: pw, Admin: admin}, account.CLI)
 	if errors.Is(err, models.ErrDuplicate) {
 		return fmt.Errorf("a user with email %s already exists", email)
 	}

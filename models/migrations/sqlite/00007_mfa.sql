@@ -1,7 +1,8 @@
 -- Two factors: a TOTP secret per user (encrypted with a key derived from
 -- the signing key, so a dump alone cannot mint codes), the last accepted
 -- time step (a code is never accepted twice), and single-use recovery
--- codes stored as SHA-256 digests. (00004 belongs to the events issue.)
+-- codes stored as SHA-256 digests. (Numbered after 00006, which main
+-- released first: goose refuses a migration older than the newest applied.)
 
 -- +goose Up
 ALTER TABLE `users` ADD COLUMN `totp_secret` text NOT NULL DEFAULT "";
