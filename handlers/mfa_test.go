@@ -458,3 +458,62 @@ func TestTOTPCodeOnceUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// Garbage where a WebAuthn answer or a code belongs is a refusal, never a
+// 500, on both databases.
+func TestHostileTwoFactorInput(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		app, clock := newClockApp(t, db, func(c *Config) { c.LoginLimit = 100 })
+		u := app.createUser("hostile-mfa@example.com", goodPassword, models.RoleUser)
+		enableTOTP(t, db, u, clock.Now())
+		bodies := []string{"", "{", "null", `{"credential": {}}`, `{"credential": "x"}`, `{"credential": {"id": "\u0000", "response": 7}}`,
+			`{"credential": {"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"AA","authenticatorData":"AA","signature":"AA","userHandle":"AA"}}}`,
+			`{"name": "` + strings.Repeat("\xff", 5000) + `", "credential": {"id":"AA"}}`, strings.Repeat("[", 100000)}
+		jsonPost := func(c *client, path, body string) int {
+			t.Helper()
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-CSRF-Token", c.csrfToken())
+			return c.do(req).Code
+		}
+		anon := app.client()
+		for _, b := range bodies {
+			if code := jsonPost(anon, "/login/passkey/options", "{}"); code != http.StatusOK {
+				t.Fatalf("options: %d", code)
+			}
+			if code := jsonPost(anon, "/login/passkey", b); code != http.StatusBadRequest && code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("passkey sign-in with %.40q: %d", b, code)
+			}
+		}
+		signed := app.client()
+		signed.login(app.createUser("hostile-keys@example.com", goodPassword, models.RoleUser).Email, goodPassword)
+		for _, b := range bodies {
+			if code := jsonPost(signed, "/account/passkeys/options", "{}"); code != http.StatusOK {
+				t.Fatalf("register options: %d", code)
+			}
+			if code := jsonPost(signed, "/account/passkeys", b); code != http.StatusBadRequest && code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("passkey registration with %.40q: %d", b, code)
+			}
+		}
+		// Without a ceremony cookie, or with one of the other ceremony.
+		if code := jsonPost(signed, "/account/passkeys", bodies[6]); code != http.StatusBadRequest {
+			t.Fatalf("registration without a ceremony: %d", code)
+		}
+		jsonPost(anon, "/login/passkey/options", "{}")
+		signed.jar[ceremonyCookie] = anon.jar[ceremonyCookie]
+		if code := jsonPost(signed, "/account/passkeys", bodies[6]); code != http.StatusBadRequest {
+			t.Fatalf("registration with a sign-in ceremony: %d", code)
+		}
+		c := app.client()
+		for _, code := range []string{"\x00\x00\x00\x00\x00\x00", strings.Repeat("9", 10000), "\xff\xfe\xfd\xfc\xfb\xfa", "'; DROP TABLE users; --"} {
+			passwordStep(t, c, u.Email)
+			if got := codeStep(c, code); got != http.StatusUnauthorized {
+				t.Fatalf("code %.20q: %d", code, got)
+			}
+		}
+		rec := c.api("POST", "/api/user/signin", "", url.Values{"grant_type": {GrantMFAOTP}, "mfa_token": {strings.Repeat("x.", 5000)}, "otp": {"\x00"}})
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("garbage mfa_token: %d", rec.Code)
+		}
+	})
+}

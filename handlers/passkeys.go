@@ -20,6 +20,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
+	"github.com/planner/planner/models/account"
 	"github.com/planner/planner/views"
 )
 
@@ -278,9 +279,14 @@ func (h *Passkeys) Register(c echo.Context) error {
 		return err
 	}
 	p := &models.Passkey{Name: a.Name, CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), Credential: string(raw)}
-	if err := h.accounts.AddPasskey(c.Request().Context(), u, p, c.RealIP()); errors.Is(err, models.ErrDuplicate) {
+	err = h.accounts.AddPasskey(c.Request().Context(), u, p, c.RealIP())
+	var fe account.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, fe["name"])
+	case errors.Is(err, models.ErrDuplicate):
 		return errPasskey.WithInternal(err)
-	} else if err != nil {
+	case err != nil:
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account/passkeys"})

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -62,6 +63,43 @@ func TestTOTPSecretsAreSealed(t *testing.T) {
 		}
 		if _, err := svc(k1).PendingTOTP(moved); err == nil {
 			t.Fatal("a sealed secret copied onto another account opened")
+		}
+	})
+}
+
+// Passkey records: names are plain text, a credential belongs to one
+// account, and one cannot remove another's; each change is audited.
+func TestPasskeyRecords(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s := newService(t, db)
+		users := models.NewUsers(db)
+		ada, _ := users.Create(ctx, "keys-ada@example.com", "", "x", models.RoleUser)
+		bob, _ := users.Create(ctx, "keys-bob@example.com", "", "x", models.RoleUser)
+		var fe account.FieldErrors
+		for _, name := range []string{"nul\x00", "bell\a", strings.Repeat("é", 61)} {
+			if err := s.AddPasskey(ctx, ada, &models.Passkey{Name: name, CredentialID: "c-bad", Credential: "{}"}, "192.0.2.1"); !errors.As(err, &fe) {
+				t.Fatalf("name %q: %v", name, err)
+			}
+		}
+		p := &models.Passkey{Name: "  Laptop  ", CredentialID: "c-1", Credential: "{}"}
+		if err := s.AddPasskey(ctx, ada, p, "192.0.2.1"); err != nil || p.Name != "Laptop" {
+			t.Fatalf("add: %v, name %q", err, p.Name)
+		}
+		if err := s.AddPasskey(ctx, bob, &models.Passkey{Name: "Copy", CredentialID: "c-1", Credential: "{}"}, "192.0.2.1"); !errors.Is(err, models.ErrDuplicate) {
+			t.Fatalf("the same credential for another account: %v", err)
+		}
+		if err := s.RemovePasskey(ctx, bob, p.ID, "192.0.2.1"); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("another's passkey removed: %v", err)
+		}
+		if err := s.RemovePasskey(ctx, ada, p.ID, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+		for action, want := range map[string]int{models.ActionPasskeyAdded: 1, models.ActionPasskeyRemoved: 1} {
+			entries, err := models.NewAudit(db).List(ctx, models.AuditFilter{Action: action, Limit: 10})
+			if err != nil || len(entries) != want {
+				t.Fatalf("%s: %d entries (%v)", action, len(entries), err)
+			}
 		}
 	})
 }

@@ -3,6 +3,8 @@ package account
 import (
 	"context"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/planner/planner/models"
 )
@@ -17,8 +19,8 @@ func (s *Service) AddPasskey(ctx context.Context, u *models.User, p *models.Pass
 	if p.Name == "" {
 		p.Name = "Passkey"
 	}
-	if len([]rune(p.Name)) > 60 {
-		return FieldErrors{"name": "Use at most 60 characters"}
+	if !utf8.ValidString(p.Name) || utf8.RuneCountInString(p.Name) > 60 || strings.IndexFunc(p.Name, unicode.IsControl) >= 0 {
+		return FieldErrors{"name": "Use at most 60 characters of plain text"}
 	}
 	return models.InTx(ctx, s.db, func(tx models.Tx) error {
 		list, err := tx.Passkeys.Of(ctx, u.ID)
