@@ -13,9 +13,12 @@ import (
 	"github.com/planner/planner/views"
 )
 
-// nameSetter changes display names (*models.Users).
+// nameSetter changes display names, time zones and feed tokens
+// (*models.Users).
 type nameSetter interface {
 	SetName(ctx context.Context, id uint, name string) error
+	SetTimezone(ctx context.Context, id uint, zone string) error
+	RotateCalendar(ctx context.Context, id uint) error
 }
 
 // Account serves the signed-in user's profile page and its actions.
@@ -26,12 +29,20 @@ type Account struct {
 	secure   bool
 	passkeys bool
 	timezone *time.Location
+	feedURL  func(u *models.User) string
 }
 
 // NewAccount returns the account page; cfg gives the time zone dates are
 // shown in and whether cookies are Secure.
-func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer, passkeys bool) *Account {
-	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), passkeys: passkeys, timezone: cfg.Timezone}
+func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer, feedURL func(*models.User) string, passkeys bool) *Account {
+	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), timezone: cfg.Timezone,
+		feedURL: feedURL, passkeys: passkeys}
+}
+
+// zoneForm is the time zone form.
+type zoneForm struct {
+	Timezone string `form:"timezone"`
+	formState
 }
 
 // nameForm is the display name form.
@@ -47,22 +58,30 @@ type passwordForm struct {
 	formState
 }
 
-func (a *Account) view(c echo.Context, status int, name *nameForm, password *passwordForm) error {
+func (a *Account) view(c echo.Context, status int, name *nameForm, password *passwordForm, zone ...*zoneForm) error {
 	u := principalOf(c).User
 	if name == nil {
 		name = &nameForm{Name: u.Name}
 	}
+	zf := &zoneForm{Timezone: viewerZone(u, a.timezone).String()}
+	if len(zone) > 0 {
+		zf = zone[0]
+	}
 	if password == nil {
 		password = &passwordForm{}
 	}
+	mine := viewerZone(u, a.timezone)
 	v := views.AccountView{
 		Email:       u.Email,
 		Role:        u.Role,
 		Passkeys:    a.passkeys,
-		MemberSince: u.CreatedAt.In(a.timezone).Format("2 January 2006"),
+		MemberSince: u.CreatedAt.In(mine).Format("2 January 2006"),
+		FeedURL:     a.feedURL(u),
+		Zones:       commonZones,
+		ZoneForm:    viewForm(zf),
 	}
 	if u.LastSignInAt != nil {
-		v.LastSignIn = u.LastSignInAt.In(a.timezone).Format("2 January 2006, 15:04 MST")
+		v.LastSignIn = u.LastSignInAt.In(mine).Format("2 January 2006, 15:04 MST")
 	}
 	return render(c, status, views.Account(page(c, "Your account"), v, viewForm(name), viewForm(password)))
 }
@@ -85,6 +104,32 @@ func (a *Account) UpdateName(c echo.Context) error {
 		return err
 	}
 	setFlash(c, a.secure, "name_saved")
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// UpdateTimezone changes the zone the user reads times in.
+func (a *Account) UpdateTimezone(c echo.Context) error {
+	var f zoneForm
+	bindForm(c, &f)
+	f.Timezone = strings.TrimSpace(f.Timezone)
+	if f.Timezone != "" && !models.ValidTimezone(f.Timezone) {
+		f.fail("timezone", "Time zone must be an IANA name such as Europe/Berlin")
+		return a.view(c, http.StatusUnprocessableEntity, nil, nil, &f)
+	}
+	if err := a.names.SetTimezone(c.Request().Context(), principalOf(c).User.ID, f.Timezone); err != nil {
+		return err
+	}
+	setFlash(c, a.secure, "timezone_saved")
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// RotateCalendar gives the user a new calendar feed address; the old one
+// stops working at once.
+func (a *Account) RotateCalendar(c echo.Context) error {
+	if err := a.names.RotateCalendar(c.Request().Context(), principalOf(c).User.ID); err != nil {
+		return err
+	}
+	setFlash(c, a.secure, "calendar_rotated")
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 

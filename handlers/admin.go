@@ -251,7 +251,7 @@ func (h *Admin) Events(c echo.Context) error {
 		row := views.AdminEventRow{ID: idString(e.ID), Title: e.Title, Creator: e.Creator.Email,
 			Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.timezone).Format("2006-01-02")}
 		if e.StartsAt != nil {
-			row.When = e.StartsAt.In(h.timezone).Format("2006-01-02 15:04")
+			row.When = e.StartsAt.In(eventZone(&e, h.timezone)).Format("2006-01-02 15:04 MST") // the event's own zone
 		}
 		v.Events = append(v.Events, row)
 	}

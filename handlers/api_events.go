@@ -15,16 +15,20 @@ import (
 
 // APIEvents serves /api/event: the tutorial's event routes.
 type APIEvents struct {
-	events  eventStore
-	cache   *publicCache
-	baseURL string
-	clock   models.Clock
+	events   eventStore
+	rsvps    rsvpStore
+	queued   mailQueued
+	cache    *publicCache
+	baseURL  string
+	clock    models.Clock
+	timezone *time.Location // the default zone
 }
 
 // NewAPIEvents returns the API's event routes; cache serves anonymous
 // reads.
-func NewAPIEvents(cfg Config, events eventStore, cache *publicCache) *APIEvents {
-	return &APIEvents{events: events, cache: cache, baseURL: cfg.BaseURL.String(), clock: cfg.Clock}
+func NewAPIEvents(cfg Config, events eventStore, rsvps rsvpStore, cache *publicCache) *APIEvents {
+	return &APIEvents{events: events, rsvps: rsvps, queued: cfg.MailQueued, cache: cache, baseURL: cfg.BaseURL.String(),
+		clock: cfg.Clock, timezone: cfg.Timezone}
 }
 
 // eventBody is what create and PUT read: only the fields a client may set.
@@ -39,6 +43,9 @@ type eventBody struct {
 	StartsAt    *string   `json:"starts_at"`
 	EndsAt      *string   `json:"ends_at"`
 	Visibility  *string   `json:"visibility"`
+	Timezone    *string   `json:"timezone"`
+	Capacity    *int      `json:"capacity"` // 0 removes the limit
+	RSVPOpen    *bool     `json:"rsvp_open"`
 }
 
 // over applies the body's fields over in, with a problem per bad time.
@@ -54,8 +61,19 @@ func (b eventBody) over(in models.EventInput) (models.EventInput, []fieldError) 
 	set(&in.Description, b.Description)
 	set(&in.Location, b.Location)
 	set(&in.Visibility, b.Visibility)
+	set(&in.Timezone, b.Timezone)
 	if b.Tags != nil {
 		in.Tags = *b.Tags
+	}
+	if b.Capacity != nil {
+		in.Capacity = nil
+		if *b.Capacity != 0 {
+			n := *b.Capacity
+			in.Capacity = &n
+		}
+	}
+	if b.RSVPOpen != nil {
+		in.RSVPClosed = !*b.RSVPOpen
 	}
 	for _, f := range []struct {
 		name string
@@ -93,15 +111,27 @@ type EventJSON struct {
 	Visibility  string   `json:"visibility"`
 	CreatedAt   string   `json:"created_at"`
 	UpdatedAt   string   `json:"updated_at"`
+	Timezone    string   `json:"timezone"`
+	Capacity    *int     `json:"capacity"`
+	RSVPOpen    bool     `json:"rsvp_open"`
+	GoingCount  int      `json:"going_count"`
+	Waitlist    int      `json:"waitlist_count"`
+	MyRSVP      *string  `json:"my_rsvp"` // going, waitlisted or null (always null for anonymous callers)
 }
 
 // toJSON shapes e for viewer: the creator's email only for the creator
-// and admins.
-func toJSON(e *models.Event, viewer *models.User) EventJSON {
+// and admins; myRSVP is the viewer's answer ("" for none). def is the zone
+// of events made before zones existed.
+func toJSON(e *models.Event, viewer *models.User, myRSVP string, def *time.Location) EventJSON {
 	out := EventJSON{
 		ID: e.ID, CreatorName: e.Creator.Name, Title: e.Title, Image: e.Image, Description: e.Description,
 		Tags: e.TagList(), Location: e.Location, Visibility: e.Visibility,
 		CreatedAt: apiTime(e.CreatedAt), UpdatedAt: apiTime(e.UpdatedAt),
+		Timezone: eventZone(e, def).String(), Capacity: e.Capacity, RSVPOpen: e.RSVPOpen,
+		GoingCount: e.GoingCount, Waitlist: e.WaitlistCount,
+	}
+	if myRSVP != "" {
+		out.MyRSVP = &myRSVP
 	}
 	if e.EditableBy(viewer) {
 		email := e.Creator.Email
@@ -170,9 +200,19 @@ func (h *APIEvents) List(c echo.Context) error {
 		if err != nil {
 			return nil, "", err
 		}
+		mine := map[uint]string{}
+		if v != nil {
+			ids := make([]uint, len(page.Events))
+			for i := range page.Events {
+				ids[i] = page.Events[i].ID
+			}
+			if mine, err = h.rsvps.MyRSVPs(c.Request().Context(), v.ID, ids); err != nil {
+				return nil, "", err
+			}
+		}
 		out := make([]EventJSON, 0, len(page.Events))
 		for i := range page.Events {
-			out = append(out, toJSON(&page.Events[i], v))
+			out = append(out, toJSON(&page.Events[i], v, mine[page.Events[i].ID], h.timezone))
 		}
 		if page.Next == "" {
 			return out, "", nil
@@ -200,8 +240,20 @@ func (h *APIEvents) Get(c echo.Context) error {
 		if err != nil {
 			return nil, "", err
 		}
-		return toJSON(e, viewer(c)), "", nil
+		return h.eventJSON(c, e)
 	})
+}
+
+// eventJSON is e for the caller, with their RSVP.
+func (h *APIEvents) eventJSON(c echo.Context, e *models.Event) (EventJSON, string, error) {
+	v, mine := viewer(c), ""
+	if v != nil {
+		var err error
+		if mine, err = h.events.MyRSVP(c.Request().Context(), e.ID, v.ID); err != nil {
+			return EventJSON{}, "", err
+		}
+	}
+	return toJSON(e, v, mine, h.timezone), "", nil
 }
 
 // Create stores a new event whose creator is the caller.
@@ -214,6 +266,9 @@ func (h *APIEvents) Create(c echo.Context) error {
 		return invalid(missing("body", "title"))
 	}
 	in, problems := b.over(models.EventInput{})
+	if in.Timezone == "" {
+		in.Timezone = h.timezone.String()
+	}
 	if err := h.check(in, problems); err != nil {
 		return err
 	}
@@ -234,17 +289,22 @@ func (h *APIEvents) Update(c echo.Context) error {
 	if err := decodeJSON(c, &b); err != nil {
 		return err
 	}
-	base := models.EventInput{Title: e.Title, Image: e.Image, Description: e.Description, Tags: e.TagList(),
-		Location: e.Location, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Visibility: e.Visibility}
-	in, problems := b.over(base)
+	in, problems := b.over(e.Input())
 	if err := h.check(in, problems); err != nil {
 		return err
 	}
-	updated, err := h.events.Update(c.Request().Context(), e.ID, in)
+	updated, promoted, err := h.events.UpdatePromoting(c.Request().Context(), e.ID, in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toJSON(updated, viewer(c)))
+	if len(promoted) > 0 {
+		h.queued.wake()
+	}
+	out, _, err := h.eventJSON(c, updated)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // Delete removes the event.
@@ -268,6 +328,89 @@ func (h *APIEvents) check(in models.EventInput, problems []fieldError) error {
 		problems = append(problems, fieldError{Loc: []string{"body", f}, Msg: msg, Type: "value_error"})
 	}
 	return invalid(problems...)
+}
+
+// RSVP answers going for the caller (or joins the waitlist when full) and
+// returns the event as the caller now sees it.
+func (h *APIEvents) RSVP(c echo.Context) error {
+	e, err := loadEvent(c, h.events, errEventNotFound)
+	if err != nil {
+		return err
+	}
+	u := viewer(c)
+	res, err := h.rsvps.RSVP(c.Request().Context(), e.ID, models.RSVPActor{User: u, IP: c.RealIP()})
+	if errors.Is(err, models.ErrRSVPClosed) {
+		return errRSVPClosed
+	}
+	if err != nil {
+		return err
+	}
+	if res.Changed && res.Status == models.RSVPGoing {
+		h.queued.wake()
+	}
+	return h.answerEvent(c, e.ID)
+}
+
+// CancelRSVP withdraws the caller's RSVP (the first waiter gets the seat)
+// and returns the event as the caller now sees it.
+func (h *APIEvents) CancelRSVP(c echo.Context) error {
+	e, err := loadEvent(c, h.events, errEventNotFound)
+	if err != nil {
+		return err
+	}
+	res, err := h.rsvps.CancelRSVP(c.Request().Context(), e.ID, models.RSVPActor{User: viewer(c), IP: c.RealIP()})
+	if err != nil {
+		return err
+	}
+	if len(res.Promoted) > 0 {
+		h.queued.wake()
+	}
+	return h.answerEvent(c, e.ID)
+}
+
+// answerEvent reads the event again (its counts moved) and answers it.
+func (h *APIEvents) answerEvent(c echo.Context, id uint) error {
+	e, err := h.events.Get(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out, _, err := h.eventJSON(c, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// AttendeeJSON is one RSVP as the owner sees it.
+type AttendeeJSON struct {
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Status      string `json:"status"`
+	AnsweredAt  string `json:"answered_at"`
+	StatusSince string `json:"status_since"`
+}
+
+// Attendees answers the event's RSVPs for its owner and admins: going,
+// then the waitlist in order.
+func (h *APIEvents) Attendees(c echo.Context) error {
+	e := eventOf(c)
+	list, err := h.rsvps.Attendees(c.Request().Context(), e.ID, 0)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Going    []AttendeeJSON `json:"going"`
+		Waitlist []AttendeeJSON `json:"waitlist"`
+	}{Going: []AttendeeJSON{}, Waitlist: []AttendeeJSON{}}
+	for _, a := range list {
+		j := AttendeeJSON{Name: a.Name, Email: a.Email, Status: a.Status, AnsweredAt: apiTime(a.CreatedAt), StatusSince: apiTime(a.UpdatedAt)}
+		if a.Status == models.RSVPGoing {
+			out.Going = append(out.Going, j)
+		} else {
+			out.Waitlist = append(out.Waitlist, j)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 var (

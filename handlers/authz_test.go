@@ -230,6 +230,44 @@ func eventJSONBody(_ *authzWorld, role string) any {
 	return map[string]any{"title": "Edited by " + role, "tags": []string{"x"}}
 }
 
+// shareOn turns the private event's share link on.
+func shareOn(t *testing.T, w *authzWorld) {
+	t.Helper()
+	gen, err := models.NewEvents(w.app.db).SetShareGen(context.Background(), w.private.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.private.ShareGen = gen
+}
+
+// sharedPath is the private event's page (or, with suffix ".ics", its
+// calendar file) through its share link.
+func sharedPath(suffix string) func(*authzWorld) string {
+	return func(w *authzWorld) string {
+		key := (derivedSecrets{keys: w.app.cfg.SecretKeys}).ShareKey(w.private.ID, max(1, w.private.ShareGen))
+		return fmt.Sprintf("/events/%d%s?key=%s", w.private.ID, suffix, key)
+	}
+}
+
+// rsvpCases are the cases of an RSVP route: anyone signed in who may see
+// the event may answer (or cancel); another user cannot see the private
+// one. going says whether the allowed request leaves the caller going.
+func rsvpCases(format string, anon, allowed outcome, going bool) []authzCase {
+	check := func(t *testing.T, x *cell) {
+		t.Helper()
+		status, err := models.NewEvents(x.w.app.db).MyRSVP(context.Background(), pathID(x), x.caller.ID)
+		if err != nil || (status == models.RSVPGoing) != going {
+			t.Fatalf("after an allowed request by %s the RSVP is %q (%v)", x.role, status, err)
+		}
+	}
+	missing := oStatus(http.StatusNotFound)
+	return []authzCase{
+		{name: "public", path: eventPath(format, false), check: check, want: perRole(anon, allowed, allowed, allowed)},
+		{name: "private", path: eventPath(format, true), check: check, want: perRole(anon, allowed, missing, allowed)},
+		{name: "missing", path: pathOf(fmt.Sprintf(format, 999999)), want: perRole(anon, missing, missing, missing)},
+	}
+}
+
 // storedEvent reads the event of the cell's path back, or nil if it is gone.
 func storedEvent(t *testing.T, x *cell, id uint) *models.Event {
 	t.Helper()
@@ -353,6 +391,49 @@ func authzTable() []authzRow {
 				want: perRole(oStatus(http.StatusNotFound), o200(), oStatus(http.StatusNotFound), o200())},
 			{name: "missing", path: pathOf("/events/999999"), want: allRoles(oStatus(http.StatusNotFound))},
 			{name: "bad id", path: pathOf("/events/x1"), want: allRoles(oStatus(http.StatusNotFound))},
+			{name: "public ics", path: eventPath("/events/%d.ics", false), want: allRoles(o200())},
+			{name: "private ics", path: eventPath("/events/%d.ics", true), check: leakCheck,
+				want: perRole(oStatus(http.StatusNotFound), o200(), oStatus(http.StatusNotFound), o200())},
+			{name: "private with its share key", setup: shareOn, path: sharedPath(""), want: allRoles(o200())},
+			{name: "private ics with its share key", setup: shareOn, path: sharedPath(".ics"), want: allRoles(o200())},
+			{name: "private with a wrong key", setup: shareOn, path: eventPath("/events/%d?key=AAAAAAAAAAAAAAAAAAAAAA", true),
+				check: leakCheck, want: perRole(oStatus(http.StatusNotFound), o200(), oStatus(http.StatusNotFound), o200())},
+			{name: "private with a key of a link turned off", path: sharedPath(""), check: leakCheck,
+				setup: func(t *testing.T, w *authzWorld) {
+					shareOn(t, w)
+					if _, err := models.NewEvents(w.app.db).SetShareGen(context.Background(), w.private.ID, false); err != nil {
+						t.Fatal(err)
+					}
+				},
+				want: perRole(oStatus(http.StatusNotFound), o200(), oStatus(http.StatusNotFound), o200())},
+		}},
+		{"GET", "/events/mine", []authzCase{{path: pathOf("/events/mine"), want: signedIn(oLogin(), o200()), check: leakCheck}}},
+		{"POST", "/events/:id/rsvp", rsvpCases("/events/%d/rsvp", oLogin(), o303("/events"), true)},
+		{"POST", "/events/:id/rsvp/cancel", rsvpCases("/events/%d/rsvp/cancel", oLogin(), o303("/events"), false)},
+		{"GET", "/events/:id/attendees", eventCases("/events/%d/attendees", oLogin(), o200(), oStatus(http.StatusForbidden), nil, nil)},
+		{"GET", "/events/:id/attendees.csv", eventCases("/events/%d/attendees.csv", oLogin(), o200(), oStatus(http.StatusForbidden), nil, nil)},
+		{"POST", "/events/:id/share", []authzCase{
+			{name: "public", path: eventPath("/events/%d/share", false),
+				want: perRole(oLogin(), oStatus(http.StatusBadRequest), oStatus(http.StatusForbidden), oStatus(http.StatusBadRequest))},
+			{name: "private", path: eventPath("/events/%d/share", true), body: func(*authzWorld, string) any { return url.Values{"action": {"on"}} },
+				want: perRole(oLogin(), o303("/events/"), oStatus(http.StatusNotFound), o303("/events/")),
+				check: func(t *testing.T, x *cell) {
+					if e := storedEvent(t, x, x.w.private.ID); e.ShareGen <= 0 {
+						t.Fatalf("share link still off: %d", e.ShareGen)
+					}
+				}},
+			{name: "missing", path: pathOf("/events/999999/share"),
+				want: perRole(oLogin(), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound))},
+		}},
+		{"GET", "/calendar/:token", []authzCase{
+			{name: "owner's feed", path: func(w *authzWorld) string {
+				return "/calendar/" + (derivedSecrets{keys: w.app.cfg.SecretKeys}).FeedToken(w.owner.ID, w.owner.CalendarGen) + ".ics"
+			}, want: allRoles(o200())},
+			{name: "wrong token", path: func(w *authzWorld) string { return fmt.Sprintf("/calendar/%d-AAAAAAAAAAAAAAAAAAAAAA.ics", w.owner.ID) },
+				want: allRoles(oStatus(http.StatusNotFound))},
+			{name: "no suffix", path: func(w *authzWorld) string {
+				return "/calendar/" + (derivedSecrets{keys: w.app.cfg.SecretKeys}).FeedToken(w.owner.ID, w.owner.CalendarGen)
+			}, want: allRoles(oStatus(http.StatusNotFound))},
 		}},
 		{"GET", "/events/:id/edit", eventCases("/events/%d/edit", oLogin(), o200(), oStatus(http.StatusForbidden), nil, nil)},
 		{"POST", "/events/:id/edit", eventCases("/events/%d/edit", oLogin(), o303("/events/"), oStatus(http.StatusForbidden),
@@ -382,6 +463,19 @@ func authzTable() []authzRow {
 			check: func(t *testing.T, x *cell) {
 				if u := userState(t, x, x.caller); u.PasswordHash == x.caller.PasswordHash {
 					t.Fatal("password unchanged")
+				}
+			}}}},
+		{"POST", "/account/timezone", []authzCase{{path: pathOf("/account/timezone"), want: signedIn(oLogin(), o303("/account")),
+			body: func(*authzWorld, string) any { return url.Values{"timezone": {"Asia/Tokyo"}} },
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.caller); u.Timezone != "Asia/Tokyo" {
+					t.Fatalf("time zone %q", u.Timezone)
+				}
+			}}}},
+		{"POST", "/account/calendar", []authzCase{{path: pathOf("/account/calendar"), want: signedIn(oLogin(), o303("/account")),
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.caller); u.CalendarGen == x.caller.CalendarGen {
+					t.Fatal("feed token not rotated")
 				}
 			}}}},
 		{"POST", "/account/signout-all", []authzCase{{path: pathOf("/account/signout-all"), want: signedIn(oLogin(), o303("/login")),
@@ -540,6 +634,10 @@ func authzTable() []authzRow {
 			eventJSONBody, eventEdited)},
 		{"DELETE", "/api/event/:id", eventCases("/api/event/%d", oStatus(http.StatusUnauthorized), o200(), oStatus(http.StatusForbidden),
 			nil, eventGone)},
+		{"POST", "/api/event/:id/rsvp", rsvpCases("/api/event/%d/rsvp", oStatus(http.StatusUnauthorized), o200(), true)},
+		{"DELETE", "/api/event/:id/rsvp", rsvpCases("/api/event/%d/rsvp", oStatus(http.StatusUnauthorized), o200(), false)},
+		{"GET", "/api/event/:id/attendees", eventCases("/api/event/%d/attendees", oStatus(http.StatusUnauthorized), o200(),
+			oStatus(http.StatusForbidden), nil, nil)},
 		{"GET", "/api/openapi.json", []authzCase{{path: pathOf("/api/openapi.json"), want: allRoles(o200())}}},
 		{"GET", "/api/docs", []authzCase{{path: pathOf("/api/docs"), want: allRoles(o200())}}},
 

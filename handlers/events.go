@@ -25,22 +25,31 @@ type eventStore interface {
 	Get(ctx context.Context, id uint) (*models.Event, error)
 	Create(ctx context.Context, creatorID uint, in models.EventInput) (*models.Event, error)
 	Update(ctx context.Context, id uint, in models.EventInput) (*models.Event, error)
+	UpdatePromoting(ctx context.Context, id uint, in models.EventInput) (*models.Event, []uint, error)
 	Delete(ctx context.Context, id uint) error
 	DeleteAudited(ctx context.Context, id uint, entry models.AuditEntry) error
 	CountByCreator(ctx context.Context, creatorID uint) (int64, error)
+	MyRSVP(ctx context.Context, eventID, userID uint) (string, error)
 }
 
 // Events serves the event pages, the home page's upcoming events included.
 type Events struct {
 	events   eventStore
-	timezone *time.Location
+	rsvps    rsvpStore
+	timezone *time.Location // the default zone
 	clock    models.Clock
+	secrets  derivedSecrets
+	queued   mailQueued
+	baseURL  string
+	secure   bool // Secure cookies (the flash)
+	cal      calendarWriter
 }
 
-// NewEvents returns the event pages; cfg gives the time zone forms are read
-// and dates shown in.
-func NewEvents(cfg Config, events eventStore) *Events {
-	return &Events{events: events, timezone: cfg.Timezone, clock: cfg.Clock}
+// NewEvents returns the event pages; cfg gives the default time zone, the
+// keys share links are derived from and the public origin.
+func NewEvents(cfg Config, events eventStore, rsvps rsvpStore) *Events {
+	return &Events{events: events, rsvps: rsvps, timezone: cfg.Timezone, clock: cfg.Clock,
+		secrets: derivedSecrets{keys: cfg.SecretKeys}, queued: cfg.MailQueued, baseURL: cfg.BaseURL.String(), secure: cfg.Secure(), cal: newCalendarWriter(cfg)}
 }
 
 // viewer returns the signed-in user, or nil.
@@ -66,7 +75,11 @@ func (h *Events) Home(c echo.Context) error {
 	for i := range list.Events {
 		upcoming = append(upcoming, h.view(&list.Events[i], viewer(c)))
 	}
-	return render(c, http.StatusOK, views.Home(page(c, "Planner"), upcoming))
+	mine, err := h.myNext(c, homeEvents)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Home(page(c, "Planner"), upcoming, mine))
 }
 
 // Index lists the events the caller may see: upcoming soonest first, then
@@ -129,13 +142,61 @@ func boundedParam(s string, max int) string {
 	return s
 }
 
-// Show renders one event.
+// Show renders one event, or its iCalendar file for /events/{id}.ics (one
+// route: Echo's :id would otherwise swallow the suffix). A private event
+// opens to anyone with its share link's key (?key=).
 func (h *Events) Show(c echo.Context) error {
-	e, err := loadEvent(c, h.events, echo.ErrNotFound)
+	idText, ics := strings.CutSuffix(c.Param("id"), ".ics")
+	key := c.QueryParam("key")
+	e, err := loadEventID(c, idText, h.events, echo.ErrNotFound, h.keyOK(key))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Event(page(c, e.Title), h.view(e, viewer(c))))
+	if ics {
+		return h.eventICS(c, e)
+	}
+	v, err := h.fullView(c, e, key)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Event(page(c, e.Title), v))
+}
+
+// keyOK checks a share link's key against the event it claims to open.
+func (h *Events) keyOK(key string) func(*models.Event) bool {
+	if key == "" {
+		return nil
+	}
+	return func(e *models.Event) bool { return h.secrets.ShareKeyOK(e.ID, e.ShareGen, key) }
+}
+
+// fullView is the event page's view: the list view plus the caller's RSVP,
+// the share link for its owner and the key the page was opened with (so
+// its forms and calendar link carry it on).
+func (h *Events) fullView(c echo.Context, e *models.Event, key string) (views.EventView, error) {
+	u := viewer(c)
+	v := h.view(e, u)
+	if u != nil {
+		status, err := h.events.MyRSVP(c.Request().Context(), e.ID, u.ID)
+		if err != nil {
+			return v, err
+		}
+		v.MyRSVP = status
+	}
+	if key != "" && h.secrets.ShareKeyOK(e.ID, e.ShareGen, key) && !e.VisibleTo(u) {
+		v.Key = key
+	}
+	v.ICSURL = v.URL() + ".ics"
+	if v.Key != "" {
+		v.ICSURL += "?key=" + url.QueryEscape(v.Key)
+	}
+	if e.EditableBy(u) && e.Visibility == models.VisibilityPrivate {
+		v.Shareable = true
+		if e.ShareGen > 0 {
+			v.ShareURL = h.baseURL + v.URL() + "?key=" + h.secrets.ShareKey(e.ID, e.ShareGen)
+		}
+	}
+	return v, nil
 }
 
 // eventFields is the event form of the create and edit pages. Unknown
@@ -149,6 +210,9 @@ type eventFields struct {
 	StartsAt    string `form:"starts_at"`
 	EndsAt      string `form:"ends_at"`
 	Visibility  string `form:"visibility"`
+	Timezone    string `form:"timezone"`
+	Capacity    string `form:"capacity"`
+	RSVP        string `form:"rsvp"` // "closed", else open
 	formState
 }
 
@@ -163,7 +227,8 @@ func editEventPage(e *models.Event) eventFormPage {
 
 // New renders the empty event form.
 func (h *Events) New(c echo.Context) error {
-	return h.form(c, http.StatusOK, newEventPage, &eventFields{Visibility: models.VisibilityPublic})
+	return h.form(c, http.StatusOK, newEventPage, &eventFields{Visibility: models.VisibilityPublic,
+		Timezone: viewerZone(viewer(c), h.timezone).String(), RSVP: "open"})
 }
 
 // Create stores an event whose creator is the signed-in user, whatever the
@@ -181,9 +246,16 @@ func (h *Events) Create(c echo.Context) error {
 // Edit renders the form filled with the event, for its owner or an admin.
 func (h *Events) Edit(c echo.Context) error {
 	e := eventOf(c)
+	zone := eventZone(e, h.timezone)
 	f := &eventFields{Title: e.Title, Image: e.Image, Description: e.Description, Location: e.Location,
-		Tags: strings.Join(e.TagList(), ", "), Visibility: e.Visibility,
-		StartsAt: h.formTime(e.StartsAt), EndsAt: h.formTime(e.EndsAt)}
+		Tags: strings.Join(e.TagList(), ", "), Visibility: e.Visibility, Timezone: zone.String(),
+		StartsAt: formTime(e.StartsAt, zone), EndsAt: formTime(e.EndsAt, zone), RSVP: "open"}
+	if e.Capacity != nil {
+		f.Capacity = strconv.Itoa(*e.Capacity)
+	}
+	if !e.RSVPOpen {
+		f.RSVP = "closed"
+	}
 	return h.form(c, http.StatusOK, editEventPage(e), f)
 }
 
@@ -191,7 +263,10 @@ func (h *Events) Edit(c echo.Context) error {
 func (h *Events) Update(c echo.Context) error {
 	e := eventOf(c)
 	return h.save(c, editEventPage(e), func(ctx context.Context, in models.EventInput) (uint, error) {
-		_, err := h.events.Update(ctx, e.ID, in)
+		_, promoted, err := h.events.UpdatePromoting(ctx, e.ID, in)
+		if err == nil && len(promoted) > 0 {
+			h.queued.wake()
+		}
 		return e.ID, err
 	})
 }
@@ -231,7 +306,13 @@ func (h *Events) Delete(c echo.Context) error {
 // loadEvent finds the event named in the path for the caller: notFound
 // for a bad id, a missing event and one the caller may not see alike.
 func loadEvent(c echo.Context, events eventStore, notFound error) (*models.Event, error) {
-	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	return loadEventID(c, c.Param("id"), events, notFound, nil)
+}
+
+// loadEventID is loadEvent for an id given as text. keyOK, when set, lets
+// a holder of the event's share link see a private event.
+func loadEventID(c echo.Context, idText string, events eventStore, notFound error, keyOK func(*models.Event) bool) (*models.Event, error) {
+	id, err := strconv.ParseUint(idText, 10, 32)
 	if err != nil || id == 0 {
 		return nil, notFound
 	}
@@ -242,10 +323,30 @@ func loadEvent(c echo.Context, events eventStore, notFound error) (*models.Event
 	if err != nil {
 		return nil, err
 	}
-	if !e.VisibleTo(viewer(c)) {
+	ok, err := canSee(c, events, e, keyOK)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, notFound
 	}
 	return e, nil
+}
+
+// canSee is who may see an event: anyone a public one; a private one its
+// owner and admins, whoever holds its share link, and whoever answered it
+// (through the link) and has not cancelled, so an attendee keeps seeing
+// the event they go to after the link is rotated.
+func canSee(c echo.Context, events eventStore, e *models.Event, keyOK func(*models.Event) bool) (bool, error) {
+	v := viewer(c)
+	if e.VisibleTo(v) || (keyOK != nil && keyOK(e)) {
+		return true, nil
+	}
+	if v == nil {
+		return false, nil
+	}
+	status, err := events.MyRSVP(c.Request().Context(), e.ID, v.ID)
+	return status != "", err
 }
 
 // eventKey is where ownerOrAdmin keeps the event it loaded.
@@ -294,18 +395,38 @@ func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 }
 
 func (h *Events) form(c echo.Context, status int, at eventFormPage, f *eventFields) error {
-	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, h.timezone.String()))
+	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, commonZones))
 }
 
 // input reads the form into an event input, with a message per bad field.
 func (h *Events) input(f *eventFields) models.EventInput {
 	in := models.EventInput{Title: f.Title, Image: f.Image, Description: f.Description,
-		Tags: strings.Split(f.Tags, ","), Location: f.Location, Visibility: f.Visibility}
+		Tags: strings.Split(f.Tags, ","), Location: f.Location, Visibility: f.Visibility,
+		Timezone: strings.TrimSpace(f.Timezone), RSVPClosed: f.RSVP == "closed"}
+	if in.Timezone == "" {
+		in.Timezone = h.timezone.String()
+	}
+	zone := h.timezone
+	if models.ValidTimezone(in.Timezone) {
+		zone = zoneOr(in.Timezone, h.timezone)
+	}
+	if c := strings.TrimSpace(f.Capacity); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			n = -1 // Validate's message
+		}
+		in.Capacity = &n
+	}
 	for _, t := range []struct {
 		name, value string
 		dst         **time.Time
 	}{{"starts_at", f.StartsAt, &in.StartsAt}, {"ends_at", f.EndsAt, &in.EndsAt}} {
-		at, err := parseLocal(t.value, h.timezone)
+		at, err := parseLocal(t.value, zone)
+		if errors.Is(err, errNoSuchTime) {
+			f.fail(t.name, fmt.Sprintf("%s does not exist in %s: the clocks skip it that day. Pick another time.",
+				strings.Replace(strings.TrimSpace(t.value), "T", " ", 1), zone))
+			continue
+		}
 		if err != nil {
 			f.fail(t.name, "Enter a date and time like 2031-03-01 18:00")
 			continue
@@ -319,32 +440,16 @@ func (h *Events) input(f *eventFields) models.EventInput {
 	return in
 }
 
-// parseLocal reads a datetime-local value in loc; "" is no time.
-func parseLocal(s string, loc *time.Location) (*time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			if t.Year() < 1900 || t.Year() > 9999 {
-				break
-			}
-			return &t, nil
-		}
-	}
-	return nil, errors.New("not a datetime-local value")
-}
-
-// formTime formats a stored time for a datetime-local input.
-func (h *Events) formTime(t *time.Time) string {
+// formTime formats a stored time for a datetime-local input in zone.
+func formTime(t *time.Time, zone *time.Location) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(h.timezone).Format("2006-01-02T15:04")
+	return t.In(zone).Format("2006-01-02T15:04")
 }
 
-// view turns an event into what the pages show.
+// view turns an event into what the pages show: its times in its own
+// zone, and in the viewer's when that differs.
 func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
 	v := views.EventView{
 		ID:          strconv.FormatUint(uint64(e.ID), 10),
@@ -356,10 +461,26 @@ func (h *Events) view(e *models.Event, viewer *models.User) views.EventView {
 		CreatorName: e.Creator.Name,
 		Private:     e.Visibility == models.VisibilityPrivate,
 		CanEdit:     e.EditableBy(viewer),
+		SignedIn:    viewer != nil,
+		RSVPOpen:    e.RSVPOpen,
+		Going:       e.GoingCount,
+		Waiting:     e.WaitlistCount,
+		SeatsLeft:   e.SeatsLeft(),
+	}
+	if e.Capacity != nil {
+		v.Capacity = *e.Capacity
 	}
 	if e.StartsAt != nil {
-		v.When = formatWhen(e.StartsAt, e.EndsAt, h.timezone)
+		zone := eventZone(e, h.timezone)
+		v.When = formatWhen(e.StartsAt, e.EndsAt, zone)
+		v.Zone = zoneLabel(*e.StartsAt, zone)
 		v.StartsISO = e.StartsAt.UTC().Format(time.RFC3339)
+		s := e.StartsAt.In(zone)
+		v.Month, v.Day, v.Weekday = s.Format("Jan"), s.Format("2"), s.Format("Mon")
+		if mine := viewerZone(viewer, h.timezone); mine.String() != zone.String() {
+			v.ViewerWhen = formatWhen(e.StartsAt, e.EndsAt, mine)
+			v.ViewerZone = zoneLabel(*e.StartsAt, mine)
+		}
 	}
 	return v
 }
@@ -377,5 +498,5 @@ func formatWhen(start, end *time.Time, loc *time.Location) string {
 			out += " – " + e.Format("Mon 2 Jan 2006, 15:04")
 		}
 	}
-	return out + " " + s.Format("MST")
+	return out
 }

@@ -125,7 +125,7 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			log.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("request_id", v.RequestID),
 				slog.String("method", v.Method),
-				slog.String("path", v.URIPath),
+				slog.String("path", loggedPath(v.URIPath)),
 				slog.Int("status", v.Status),
 				slog.Duration("duration", v.Latency),
 				slog.String("ip", v.RemoteIP),
@@ -133,6 +133,15 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 			return nil
 		},
 	})
+}
+
+// loggedPath is the path as the log shows it: a calendar feed's path is
+// its secret token, so it is replaced.
+func loggedPath(p string) string {
+	if strings.HasPrefix(p, "/calendar/") {
+		return "/calendar/[token].ics"
+	}
+	return p
 }
 
 // securityHeaders sets the spec's headers on every response, and HSTS when

@@ -51,6 +51,13 @@ var flashMessages = map[string]string{
 	"admin_mfa_required": "Admins must turn on two-factor sign-in before using the admin pages.",
 	"passkey_removed":    "The passkey has been removed.",
 	"confirmed":          "Thank you. You can carry on.",
+	"timezone_saved":     "Your time zone has been saved.",
+	"calendar_rotated":   "Your calendar feed has a new address. The old one no longer works.",
+	"rsvp_going":         "You're going. See you there!",
+	"rsvp_waitlisted":    "The event is full: you're on the waitlist and will get a seat when one frees up.",
+	"rsvp_cancelled":     "Your RSVP has been cancelled.",
+	"share_on":           "The share link is on. Anyone with it can see the event.",
+	"share_off":          "The share link is off. It no longer opens the event.",
 }
 
 const flashCookie = "planner_flash"

@@ -89,8 +89,14 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	pages.GET("/events", f.events.Index)
 	pages.GET("/events/new", f.events.New, verified...)
+	pages.GET("/events/mine", f.events.Mine, signedIn...)
 	pages.POST("/events", f.events.Create, verified...)
-	pages.GET("/events/:id", f.events.Show)
+	pages.GET("/events/:id", f.events.Show) // and /events/{id}.ics; ?key= opens a shared private event
+	pages.POST("/events/:id/rsvp", f.events.RSVP, verified...)
+	pages.POST("/events/:id/rsvp/cancel", f.events.CancelRSVP, signedIn...)
+	pages.GET("/events/:id/attendees", f.events.Attendees, ownerOrAdmin...)
+	pages.GET("/events/:id/attendees.csv", f.events.AttendeesCSV, ownerOrAdmin...)
+	pages.POST("/events/:id/share", f.events.Share, ownerOrAdmin...)
 	pages.GET("/events/:id/edit", f.events.Edit, ownerOrAdmin...)
 	pages.POST("/events/:id/edit", f.events.Update, ownerOrAdmin...)
 	pages.GET("/events/:id/delete", f.events.ConfirmDelete, ownerOrAdmin...)
@@ -100,6 +106,9 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/account", f.account.UpdateName, signedIn...)
 	pages.POST("/account/password", f.account.ChangePassword, recentBcrypt...)
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
+	pages.POST("/account/timezone", f.account.UpdateTimezone, signedIn...)
+	pages.POST("/account/calendar", f.account.RotateCalendar, signedIn...)
+
 	pages.GET("/account/sessions", f.devices.Index, recent...)
 	pages.POST("/account/sessions/:id/revoke", f.devices.Revoke, recent...)
 	pages.GET("/account/mfa", f.mfa.Show, recent...)
@@ -118,6 +127,10 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.POST("/password/forgot", f.recovery.Forgot, limited...)
 	pages.GET("/password/reset", f.recovery.NewReset)
 	pages.POST("/password/reset", f.recovery.Reset, limited...)
+
+	// Calendar feeds: the secret token in the path is the credential
+	// (calendar apps send no cookies), so no session and no CSRF.
+	e.GET("/calendar/:token", f.calendar.Feed)
 
 	// Admin: its own group, so unknown /admin addresses are guarded too.
 	adm := pages.Group("/admin", admin...)
@@ -152,6 +165,9 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	api.POST("/event/new", f.apiEvents.Create, apiVerified...)
 	api.PUT("/event/:id", f.apiEvents.Update, apiOwner...)
 	api.DELETE("/event/:id", f.apiEvents.Delete, apiOwner...)
+	api.POST("/event/:id/rsvp", f.apiEvents.RSVP, apiVerified...)
+	api.DELETE("/event/:id/rsvp", f.apiEvents.CancelRSVP, caller...)
+	api.GET("/event/:id/attendees", f.apiEvents.Attendees, apiOwner...)
 	api.GET("/openapi.json", f.docs.OpenAPI)
 	api.GET("/docs", f.docs.Page)
 }

@@ -108,6 +108,8 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 
 	sessions := NewSessions(cfg, tokens, models.NewSessions(db), log)
 	events := models.NewEvents(db)
+	events.SetRSVPMail(newRSVPMailer(cfg).compose)
+	calendar := NewCalendar(cfg, models.NewUsers(db), events)
 	passkeys, err := NewPasskeys(cfg, accounts, sessions)
 	if err != nil {
 		return nil, err
@@ -115,15 +117,16 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	f := features{
 		passkeys:  passkeys,
 		api:       NewAPI(accounts, accounts, sessions),
-		apiEvents: NewAPIEvents(cfg, events, newPublicCache(events)),
+		apiEvents: NewAPIEvents(cfg, events, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
-		events:    NewEvents(cfg, events),
+		events:    NewEvents(cfg, events, events),
+		calendar:  calendar,
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, accounts, sessions, passkeys.Enabled(), cfg.Secure()),
 		mfa:       NewMFA(accounts, cfg.Secure()),
-		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, passkeys.Enabled()),
+		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, calendar.FeedURL, passkeys.Enabled()),
 		recovery:  NewRecovery(accounts, sessions, cfg.Secure()),
 		devices:   NewDevices(cfg, accounts, sessions),
 	}
@@ -154,6 +157,7 @@ type features struct {
 	health    *Health
 	auth      *Auth
 	account   *Account
+	calendar  *Calendar
 	recovery  *Recovery
 	devices   *Devices
 	mfa       *MFA

@@ -290,7 +290,7 @@ func TestBrowserWidgetOnAnotherSite(t *testing.T) {
 	}
 	soon := func(h int) *time.Time { v := time.Now().Add(time.Duration(h) * time.Hour); return &v }
 	pycon := app.seedEvent(ada.ID, models.EventInput{Title: "PyCon meetup", Tags: []string{"python"}, Location: "Room 1",
-		StartsAt: at("2031-03-01T18:00:00Z"), EndsAt: at("2031-03-01T20:00:00Z")})
+		StartsAt: at("2031-03-01T18:00:00Z"), EndsAt: at("2031-03-01T20:00:00Z"), Capacity: intp(3)})
 	django := app.seedEvent(ada.ID, models.EventInput{Title: "Django night", Tags: []string{"Python", "web"}, StartsAt: soon(24)})
 	gophers := app.seedEvent(ada.ID, models.EventInput{Title: "Gophers lunch", Tags: []string{"go"}, StartsAt: soon(30)})
 	app.seedEvent(ada.ID, models.EventInput{Title: "Go generics talk", Tags: []string{"go"}, StartsAt: soon(50)})
@@ -361,9 +361,20 @@ func TestBrowserWidgetOnAnotherSite(t *testing.T) {
 	if !strings.Contains(python.Text, "Room 1") {
 		t.Errorf("location missing: %q", python.Text)
 	}
+	// As on the event's page: in the event's zone (the default, UTC here),
+	// named, and in the visitor's zone too.
 	if last := len(python.Dates) - 1; last < 0 || python.Dates[last] != "2031-03-01T18:00:00Z" ||
-		!strings.Contains(python.Shown[last], "Mar 2, 2031") || !strings.Contains(python.Shown[last], "3:00") {
-		t.Errorf("PyCon date: datetime %q shown %q, want Mar 2, 2031, 3:00 in Tokyo", python.Dates, python.Shown)
+		!strings.Contains(python.Shown[last], "Mar 1, 2031") || !strings.Contains(python.Shown[last], "6:00") ||
+		!strings.Contains(python.Shown[last], "UTC") {
+		t.Errorf("PyCon date: datetime %q shown %q, want Mar 1, 2031, 6:00 PM UTC (the event's zone)", python.Dates, python.Shown)
+	}
+	// Seats left for an event with a capacity, and a link to RSVP on its page.
+	if !strings.Contains(python.Text, "3 of 3 seats left") || !strings.Contains(python.Text, "RSVP on Planner") ||
+		strings.Contains(golang.Text, "seats left") {
+		t.Errorf("seats: python %q, go %q", python.Text, golang.Text)
+	}
+	if !strings.Contains(python.Text, "Your time: ") || !strings.Contains(python.Text, "Mar 2, 2031") || !strings.Contains(python.Text, "3:00") {
+		t.Errorf("PyCon in the visitor's zone missing (want Mar 2, 2031, 3:00 in Tokyo): %q", python.Text)
 	}
 
 	dialogs, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__dialogs`))

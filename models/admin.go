@@ -73,8 +73,15 @@ func (s *Users) Delete(ctx context.Context, id uint) error {
 		if err := s.guardLastAdmin(tx, id); err != nil {
 			return err
 		}
+		// Their seats elsewhere go to the next waiters before the rows go.
+		if err := cancelAllOf(ctx, tx, id); err != nil {
+			return err
+		}
 		mine := tx.Model(&Event{}).Select("id").Where("creator_id = ?", id)
 		if err := tx.Where("event_id IN (?)", mine).Delete(&EventTag{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("event_id IN (?)", mine).Delete(&RSVP{}).Error; err != nil {
 			return err
 		}
 		if err := tx.Where("creator_id = ?", id).Delete(&Event{}).Error; err != nil {

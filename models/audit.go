@@ -24,6 +24,8 @@ const (
 	ActionUserUnlocked      = "user_unlocked"
 	ActionUserDeleted       = "user_deleted"
 	ActionEventDeletedAdmin = "event_deleted_by_admin"
+	ActionRSVP              = "rsvp"
+	ActionRSVPCancelled     = "rsvp_cancelled"
 	ActionPasswordResetReq  = "password_reset_requested"
 	ActionPasswordReset     = "password_reset"
 	ActionEmailVerified     = "email_verified"

@@ -42,9 +42,50 @@ type Event struct {
 	Location    string     `gorm:"size:200;not null;default:''"`
 	StartsAt    *time.Time `gorm:"index:idx_events_start,priority:1;index:idx_events_creator,priority:2"`
 	EndsAt      *time.Time
-	Visibility  string    `gorm:"size:10;not null;default:public;index"`
-	CreatedAt   time.Time `gorm:"not null;index"`
-	UpdatedAt   time.Time `gorm:"not null"`
+	Visibility  string `gorm:"size:10;not null;default:public;index"`
+	// Timezone is the IANA zone the event's times are entered and shown
+	// in; "" (events made before zones existed) means PLANNER_TIMEZONE.
+	Timezone string `gorm:"size:64;not null;default:''"`
+	// Capacity bounds how many may be going; nil is no limit.
+	Capacity  *int
+	RSVPOpen  bool      `gorm:"column:rsvp_open;not null;default:true"`
+	CreatedAt time.Time `gorm:"not null;index"`
+	UpdatedAt time.Time `gorm:"not null"`
+	// GoingCount and WaitlistCount count the event's RSVPs. They are
+	// written only by the RSVP store, under the event row's lock and in the
+	// RSVP's transaction, so they are exact and an RSVP bumps the events
+	// version like any other change an event's JSON shows.
+	GoingCount    int `gorm:"not null;default:0"`
+	WaitlistCount int `gorm:"not null;default:0"`
+	// Sequence is the iCalendar SEQUENCE: it rises with every change of
+	// the event (not with RSVPs).
+	Sequence int `gorm:"not null;default:0"`
+	// ShareGen is the generation of the event's share link: positive when
+	// the link is on, else off (minus the last generation, so none is ever
+	// reused). The link's key is derived from it and the secret keys
+	// (nothing secret is stored); rotating moves it on, so an old link
+	// never works again.
+	ShareGen int `gorm:"not null;default:0"`
+}
+
+// RSVPStatus values.
+const (
+	RSVPGoing      = "going"
+	RSVPWaitlisted = "waitlisted"
+)
+
+// Bounds of an event's capacity.
+const (
+	MinCapacity = 1
+	MaxCapacity = 100000
+)
+
+// SeatsLeft is how many more people may be going, or -1 without a limit.
+func (e *Event) SeatsLeft() int {
+	if e.Capacity == nil {
+		return -1
+	}
+	return max(0, *e.Capacity-e.GoingCount)
 }
 
 // TagList returns the event's tags as a slice (never nil).
@@ -87,6 +128,9 @@ type EventInput struct {
 	StartsAt    *time.Time
 	EndsAt      *time.Time
 	Visibility  string
+	Timezone    string // IANA name; "" = the default zone
+	Capacity    *int   // nil = no limit
+	RSVPClosed  bool   // the zero value keeps RSVPs open, as the spec's default
 }
 
 // Normalize trims text, lower-cases and de-duplicates tags, defaults the
@@ -101,7 +145,16 @@ func (in *EventInput) Normalize() {
 		in.Visibility = VisibilityPublic
 	}
 	in.Tags = NormalizeTags(in.Tags)
+	in.Timezone = strings.TrimSpace(in.Timezone)
 	in.StartsAt, in.EndsAt = utcSecond(in.StartsAt), utcSecond(in.EndsAt)
+}
+
+func copyInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 func utcSecond(t *time.Time) *time.Time {
@@ -182,6 +235,12 @@ func (in EventInput) Validate() map[string]string {
 	if in.Visibility != VisibilityPublic && in.Visibility != VisibilityPrivate {
 		errs["visibility"] = "Visibility must be public or private"
 	}
+	if in.Timezone != "" && !ValidTimezone(in.Timezone) {
+		errs["timezone"] = "Time zone must be an IANA name such as Europe/Berlin"
+	}
+	if in.Capacity != nil && (*in.Capacity < MinCapacity || *in.Capacity > MaxCapacity) {
+		errs["capacity"] = fmt.Sprintf("Capacity must be a whole number from %d to %d, or empty for no limit", MinCapacity, MaxCapacity)
+	}
 	return errs
 }
 
@@ -239,6 +298,9 @@ type Events struct {
 	// The search's bounds (fewMatches, searchWindow, scanWindow); tests
 	// shrink them.
 	few, window, scanWindow int
+	// rsvpMail composes the mail of a seat taken (see SetRSVPMail); nil
+	// sends none.
+	rsvpMail RSVPMail
 }
 
 // NewEvents returns the event store backed by db.
@@ -246,9 +308,20 @@ func NewEvents(db *gorm.DB) *Events {
 	return &Events{db: db, few: fewMatches, window: searchWindow, scanWindow: scanWindow}
 }
 
+// RSVPMail composes the mail telling to that they have a seat at e: kind
+// is MailRSVPGoing (they just answered) or MailRSVPPromoted (a seat freed
+// up for them on the waitlist). It must not touch the database.
+type RSVPMail func(kind string, e *Event, to *User) (OutboxMail, error)
+
+// SetRSVPMail makes the store queue mail for every seat taken, in the
+// outbox, in the transaction that takes it: no seat without its mail, no
+// mail without its seat. Set it once, before the store is used.
+func (s *Events) SetRSVPMail(m RSVPMail) { s.rsvpMail = m }
+
 // Create stores a new event by creator. in must be normalised and valid.
 func (s *Events) Create(ctx context.Context, creatorID uint, in EventInput) (*Event, error) {
 	e := &Event{CreatorID: creatorID}
+	in.Capacity = copyInt(in.Capacity)
 	apply(e, in)
 	err := s.insert(ctx, e, in.Tags)
 	if err != nil {
@@ -261,6 +334,24 @@ func apply(e *Event, in EventInput) {
 	e.Title, e.Image, e.Description, e.Location = in.Title, in.Image, in.Description, in.Location
 	e.Tags = strings.Join(in.Tags, ",")
 	e.StartsAt, e.EndsAt, e.Visibility = in.StartsAt, in.EndsAt, in.Visibility
+	e.Timezone, e.Capacity, e.RSVPOpen = in.Timezone, in.Capacity, !in.RSVPClosed
+}
+
+// Input is the event as an EventInput, the base a partial update starts from.
+func (e *Event) Input() EventInput {
+	return EventInput{Title: e.Title, Image: e.Image, Description: e.Description, Tags: e.TagList(),
+		Location: e.Location, StartsAt: e.StartsAt, EndsAt: e.EndsAt, Visibility: e.Visibility,
+		Timezone: e.Timezone, Capacity: e.Capacity, RSVPClosed: !e.RSVPOpen}
+}
+
+// ValidTimezone reports whether name is an IANA zone this program knows
+// ("UTC" included; "Local", whose meaning depends on the machine, not).
+func ValidTimezone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 || !PlainLine(name) {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
 }
 
 func saveTags(tx *gorm.DB, eventID uint, tags []string) error {
@@ -297,28 +388,46 @@ func (s *Events) Get(ctx context.Context, id uint) (*Event, error) {
 // Update replaces every settable field of event id with in (normalised and
 // valid) and returns the stored event.
 func (s *Events) Update(ctx context.Context, id uint, in EventInput) (*Event, error) {
+	e, _, err := s.UpdatePromoting(ctx, id, in)
+	return e, err
+}
+
+// UpdatePromoting is Update, also returning the waiters a larger capacity
+// (or none) gave a seat, first first, so they can be told.
+func (s *Events) UpdatePromoting(ctx context.Context, id uint, in EventInput) (*Event, []uint, error) {
+	var promoted []uint
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var e Event
-		if err := tx.First(&e, id).Error; err != nil {
+		if err := lockEvent(tx).First(&e, id).Error; err != nil {
 			return err
 		}
 		apply(&e, in)
-		err := tx.Model(&e).Select(append(eventUpdated, "updated_at")).Updates(&e).Error
+		e.Sequence++
+		err := tx.Model(&e).Select(append(eventUpdated, "sequence", "updated_at")).Updates(&e).Error
 		if err != nil {
 			return err
 		}
-		return saveTags(tx, id, in.Tags)
+		if err := saveTags(tx, id, in.Tags); err != nil {
+			return err
+		}
+		// A larger capacity (or none) lets waiters in at once.
+		promoted, err = fillFromWaitlist(ctx, tx, &e, s.rsvpMail)
+		return err
 	})
 	if err != nil {
-		return nil, translate("update event", err)
+		return nil, nil, translate("update event", err)
 	}
-	return s.Get(ctx, id)
+	e, err := s.Get(ctx, id)
+	return e, promoted, err
 }
 
 // Delete removes event id (its tags go with it).
 func (s *Events) Delete(ctx context.Context, id uint) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("event_id = ?", id).Delete(&EventTag{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("event_id = ?", id).Delete(&RSVP{}).Error; err != nil {
 			return err
 		}
 		return oneRow(tx.Delete(&Event{}, id))

@@ -47,7 +47,7 @@ func (s *Events) insert(ctx context.Context, e *Event, tags []string) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	err = tx.StmtContext(ctx, insertEvent).QueryRowContext(ctx, e.CreatorID, e.Title, e.Image, e.Description, e.Tags,
-		e.Location, e.StartsAt, e.EndsAt, e.Visibility, e.CreatedAt, e.UpdatedAt).Scan(&e.ID)
+		e.Location, e.StartsAt, e.EndsAt, e.Visibility, e.Timezone, e.Capacity, e.RSVPOpen, e.CreatedAt, e.UpdatedAt).Scan(&e.ID)
 	if err != nil {
 		return s.translateDriver(err)
 	}

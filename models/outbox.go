@@ -13,6 +13,8 @@ import (
 const (
 	MailPasswordReset = "password_reset"
 	MailVerifyEmail   = "verify_email"
+	MailRSVPGoing     = "rsvp_going"    // an RSVP got a seat
+	MailRSVPPromoted  = "rsvp_promoted" // a waiter got a seat
 )
 
 // OutboxMail is a mail waiting to be sent, or sent. It is written in the
@@ -34,6 +36,11 @@ type OutboxMail struct {
 	FailedAt      *time.Time // given up after MaxMailAttempts
 	LastError     string     `gorm:"size:500;not null;default:''"`
 	CreatedAt     time.Time  `gorm:"not null"`
+	// One optional attachment (the event's .ics in RSVP mails): its file
+	// name, content type and content. Blanked with the bodies.
+	AttachmentName string `gorm:"size:100;not null;default:''"`
+	AttachmentType string `gorm:"size:100;not null;default:''"`
+	Attachment     string `gorm:"not null;default:''"`
 }
 
 // TableName is the outbox's table.
@@ -89,7 +96,7 @@ func (s *Outbox) Claim(ctx context.Context, now time.Time, lease time.Duration) 
 // MarkSent records that m went out, and blanks its bodies.
 func (s *Outbox) MarkSent(ctx context.Context, id uint, now time.Time) error {
 	return s.update(ctx, "mark mail sent", id, map[string]any{"sent_at": now.UTC(), "claimed_until": nil,
-		"text_body": "", "html_body": "", "last_error": ""})
+		"text_body": "", "html_body": "", "attachment": "", "last_error": ""})
 }
 
 // MarkFailed records a failed attempt: the mail is tried again at retry,
@@ -99,7 +106,7 @@ func (s *Outbox) MarkFailed(ctx context.Context, m *OutboxMail, why string, now,
 	fields := map[string]any{"claimed_until": nil, "last_error": clip(why, 500)}
 	if retry.IsZero() || m.Attempts >= MaxMailAttempts {
 		fields["failed_at"] = now.UTC()
-		fields["text_body"], fields["html_body"] = "", ""
+		fields["text_body"], fields["html_body"], fields["attachment"] = "", "", ""
 	} else {
 		fields["next_attempt_at"] = retry.UTC()
 	}

@@ -32,6 +32,14 @@ type User struct {
 	// EmailVerifiedAt is when the user followed the link of the
 	// verification mail; nil while the address is unverified.
 	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time `gorm:"not null;index"`
+	UpdatedAt       time.Time `gorm:"not null"`
+	// Timezone is the IANA zone the user reads times in; "" means
+	// PLANNER_TIMEZONE.
+	Timezone string `gorm:"size:64;not null;default:''"`
+	// CalendarGen is the generation of the user's calendar feed token,
+	// which is derived from it and the secret keys; rotating moves it on.
+	CalendarGen int `gorm:"not null;default:1"`
 	// TOTPSecret is the sealed TOTP secret (see the MFA sealer in
 	// models/account), set from enrolment on; TOTPEnabledAt is when the
 	// user confirmed it with a code, nil while only pending.
@@ -39,9 +47,7 @@ type User struct {
 	TOTPEnabledAt *time.Time
 	// TOTPLastStep is the last accepted time step: a code of that step or
 	// an earlier one is never accepted again.
-	TOTPLastStep int64     `gorm:"not null;default:0"`
-	CreatedAt    time.Time `gorm:"not null;index"`
-	UpdatedAt    time.Time `gorm:"not null"`
+	TOTPLastStep int64 `gorm:"not null;default:0"`
 }
 
 // HasMFA reports whether the user has a confirmed second factor.

@@ -43,14 +43,34 @@
     empty: "No upcoming events.",
     undated: "Date to be announced",
     more: "More events on Planner",
+    yourTime: "Your time: ",
+    rsvp: "RSVP on Planner",
+    waitlist: "Join the waitlist on Planner",
+    full: "Full: waitlist open",
   };
 
-  // undefined picks the visitor's own locale, and a DateTimeFormat without
-  // timeZone shows times in the visitor's own time zone.
-  const dates = new Intl.DateTimeFormat(undefined, {
-    weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "numeric", minute: "2-digit",
-  });
+  // Times are shown as Planner's pages show them: in the event's own time
+  // zone, named, and in the visitor's zone too when it differs. undefined
+  // picks the visitor's own locale.
+  const visitorZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const formats = new Map();
+  function dates(timeZone) {
+    const key = timeZone || "";
+    if (!formats.has(key)) {
+      const opts = {
+        weekday: "short", day: "numeric", month: "short", year: "numeric",
+        hour: "numeric", minute: "2-digit", timeZoneName: "short",
+      };
+      let f;
+      try {
+        f = new Intl.DateTimeFormat(undefined, timeZone ? { ...opts, timeZone } : opts);
+      } catch {
+        f = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know
+      }
+      formats.set(key, f);
+    }
+    return formats.get(key);
+  }
 
   // el makes an element whose text, if any, is set as text.
   function el(tag, className, text) {
@@ -75,16 +95,28 @@
     return d && !Number.isNaN(d.getTime()) ? d : null;
   }
 
-  // when is "Sun, 1 Jun 2031, 19:00 – 22:00" in the visitor's locale, or a
-  // plain note for undated events.
-  function when(startsAt, endsAt) {
+  // when is "Sun, 1 Jun 2031, 19:00 – 22:00 CEST" in the visitor's locale
+  // and timeZone (the visitor's own when undefined), or a plain note for
+  // undated events.
+  function when(startsAt, endsAt, timeZone) {
     const start = parseDate(startsAt);
     if (!start) return TEXT.undated;
     const end = parseDate(endsAt);
-    if (end && end > start && typeof dates.formatRange === "function") {
-      return dates.formatRange(start, end);
+    const f = dates(timeZone);
+    if (end && end > start && typeof f.formatRange === "function") {
+      return f.formatRange(start, end);
     }
-    return dates.format(start);
+    return f.format(start);
+  }
+
+  // seats is "3 of 20 seats left", or a note that the event is full, for
+  // events with a capacity; "" otherwise.
+  function seats(ev) {
+    if (!Number.isSafeInteger(ev.capacity) || ev.capacity < 1) return "";
+    const going = Number.isSafeInteger(ev.going_count) ? ev.going_count : 0;
+    const left = Math.max(0, ev.capacity - going);
+    if (left === 0) return TEXT.full;
+    return left + " of " + ev.capacity + (ev.capacity === 1 ? " seat left" : " seats left");
   }
 
   // load fetches up to limit upcoming public events from Planner's API.
@@ -113,13 +145,29 @@
     const title = el(linked ? "a" : "span", "event-title", ev.title);
     if (linked) title.href = origin + "/events/" + ev.id;
     const meta = el("p", "meta");
-    const date = el("time", "date", when(ev.starts_at, ev.ends_at));
+    const zone = typeof ev.timezone === "string" && ev.timezone !== "" ? ev.timezone : undefined;
+    const date = el("time", "date", when(ev.starts_at, ev.ends_at, zone));
     if (parseDate(ev.starts_at)) date.dateTime = ev.starts_at;
     meta.append(date);
+    if (parseDate(ev.starts_at) && zone && zone !== visitorZone) {
+      meta.append(el("span", "local-time", TEXT.yourTime + when(ev.starts_at, ev.ends_at, undefined)));
+    }
     if (typeof ev.location === "string" && ev.location !== "") {
       meta.append(el("span", "location", ev.location));
     }
     item.append(title, meta);
+    const left = seats(ev);
+    if (left !== "" || (linked && ev.rsvp_open === true)) {
+      const rsvp = el("p", "rsvp");
+      if (left !== "") rsvp.append(el("span", "seats", left));
+      if (linked && ev.rsvp_open === true) {
+        const full = left === TEXT.full;
+        const a = el("a", "rsvp-link", full ? TEXT.waitlist : TEXT.rsvp);
+        a.href = origin + "/events/" + ev.id;
+        rsvp.append(a);
+      }
+      item.append(rsvp);
+    }
     return item;
   }
 

@@ -48,3 +48,31 @@ If you did not sign up, ignore this mail.
 %s, %s
 `, m.Name, m.Site, m.Link, m.Site, m.BaseURL)
 }
+
+// RSVPMailText is the plain-text part of the seat mails.
+func RSVPMailText(m RSVPMailView) templ.Component {
+	lead := "You are going to " + m.Title + "."
+	if m.Promoted {
+		lead = "A seat opened up: you are off the waitlist and going to " + m.Title + "."
+	}
+	details := ""
+	if m.When != "" {
+		details += "When: " + m.When + "\n"
+	}
+	if m.Location != "" {
+		details += "Where: " + m.Location + "\n"
+	}
+	return plainText(`Hello %s,
+
+%s
+
+%s
+The event is attached as a calendar file. See it, or cancel if you
+cannot come so someone else gets the seat:
+
+%s
+
+-- 
+%s, %s
+`, m.Name, lead, details, m.Link, m.Site, m.BaseURL)
+}

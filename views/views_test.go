@@ -40,7 +40,7 @@ func TestChartGeometry(t *testing.T) {
 func TestLayoutEscapesAndCarriesCSRF(t *testing.T) {
 	var buf bytes.Buffer
 	p := Page{Title: "<b>t</b>", CSRF: "tok123", User: &User{Name: "<script>x</script>", Admin: true}, Assets: "v1"}
-	if err := Home(p, []EventView{{ID: "7", Title: "<img src=x>", Tags: []string{"a b"}}}).Render(context.Background(), &buf); err != nil {
+	if err := Home(p, []EventView{{ID: "7", Title: "<img src=x>", Tags: []string{"a b"}}}, nil).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	d, err := goquery.NewDocumentFromReader(&buf)
@@ -73,7 +73,7 @@ func TestLayoutEscapesAndCarriesCSRF(t *testing.T) {
 func TestFormErrorsReachScreenReaders(t *testing.T) {
 	var buf bytes.Buffer
 	f := Form{Values: map[string]string{"title": ""}, Errors: map[string]string{"title": "Enter a title", "description": "Too long", "visibility": "Pick one"}}
-	if err := EventForm(Page{}, f, "/events", "Create", "UTC").Render(context.Background(), &buf); err != nil {
+	if err := EventForm(Page{}, f, "/events", "Create", []string{"UTC"}).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	d, err := goquery.NewDocumentFromReader(&buf)

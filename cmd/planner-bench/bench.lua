@@ -1,11 +1,21 @@
--- bench.lua is the wrk script of planner-bench. The request's method, body
+-- bench.lua is the wrk script of planner-bench. The request's method (or
+-- RSVP_TOGGLE: POST and DELETE by turns), body
 -- and content type come from the environment (BENCH_METHOD, BENCH_BODY,
 -- BENCH_CTYPE); with BENCH_STATUS=1 every answer's status is counted (and
 -- 503s carrying Retry-After), which costs wrk a little, so it is only
 -- turned on where the mix of answers matters. done() prints one line,
 -- "BENCH {json}", that the driver reads.
 local method = os.getenv("BENCH_METHOD")
-if method and method ~= "" then wrk.method = method end
+if method == "RSVP_TOGGLE" then
+  -- The RSVP workload: each connection answers the event, cancels, answers
+  -- again..., so every request changes the event's counts under its lock.
+  local n = 0
+  function request()
+    n = n + 1
+    if n % 2 == 1 then return wrk.format("POST") end
+    return wrk.format("DELETE")
+  end
+elseif method and method ~= "" then wrk.method = method end
 local body = os.getenv("BENCH_BODY")
 if body and body ~= "" then wrk.body = body end
 local ctype = os.getenv("BENCH_CTYPE")

@@ -91,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	})
 	keep := fs.Bool("keep", false, "keep the temp directory (databases, request logs)")
-	only := fs.String("only", "", "comma-separated workloads to run (list,byid,create,events,signin,flood,startup,scale,search); default all")
+	only := fs.String("only", "", "comma-separated workloads to run (list,byid,create,events,signin,flood,startup,scale,search); default all (scale includes the RSVP workload)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -446,18 +446,29 @@ func (b *bench) scaleCheck() ([]row, error) {
 	if err := bulkEvents(ctx, db, 1, 1000); err != nil {
 		return nil, fmt.Errorf("seed 1,000 events: %w", err)
 	}
-	measure := func() (result, result, error) {
+	rsvpPath, err := cl.cappedEvent(token)
+	if err != nil {
+		return nil, err
+	}
+	measure := func() (result, result, result, error) {
 		// With a bearer token: answers to signed-in callers never come
 		// from the public cache, so every request runs the query.
 		l, err := b.wrk(load{url: s.url + "/api/event/?limit=50", threads: 2, conns: 32, duration: b.dur,
 			headers: []string{"Authorization: Bearer " + token}})
 		if err != nil {
-			return result{}, result{}, err
+			return result{}, result{}, result{}, err
 		}
 		e, err := b.wrk(load{url: s.url + "/events", threads: 2, conns: 32, duration: b.dur, headers: []string{"Cookie: " + cookie}})
-		return l, e, err
+		if err != nil {
+			return result{}, result{}, result{}, err
+		}
+		// RSVP and cancel by turns on one event with a capacity: every
+		// request a write under the event row's lock, plus its audit entry.
+		r, err := b.wrk(load{url: s.url + rsvpPath, threads: 2, conns: 32, duration: b.dur, method: "RSVP_TOGGLE",
+			headers: []string{"Authorization: Bearer " + token}})
+		return l, e, r, err
 	}
-	l1, e1, err := measure()
+	l1, e1, r1, err := measure()
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +477,7 @@ func (b *bench) scaleCheck() ([]row, error) {
 		return nil, fmt.Errorf("seed %d events: %w", b.scale, err)
 	}
 	fmt.Fprintf(b.out, "scale: seeded %d more events in one transaction in %s\n", b.scale-1000, time.Since(t0).Round(time.Millisecond))
-	l2, e2, err := measure()
+	l2, e2, r2, err := measure()
 	if err != nil {
 		return nil, err
 	}
@@ -480,6 +491,7 @@ func (b *bench) scaleCheck() ([]row, error) {
 	}{
 		{"GET /api/event/?limit=50, bearer (uncached)", l1, l2, ""},
 		{"GET /events, signed in", e1, e2, ""},
+		{"POST and DELETE /api/event/{id}/rsvp by turns, bearer", r1, r2, ""},
 	} {
 		rows = append(rows, b.row(w.name+" at 1,000 events", w.small, "", "", nil))
 		ratio := w.small.rate() / w.large.rate() // time per request, 1M over 1k

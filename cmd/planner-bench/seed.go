@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func (a *api) account(signup bool) (string, error) {
 // browser signs in through the login page as a browser does (CSRF cookie
 // first) and returns the Cookie header value it would send afterwards.
 func (a *api) browser() (string, error) {
-	st, _, res, err := a.do("GET", "/login", "", "", nil)
+	st, page, res, err := a.do("GET", "/login", "", "", nil)
 	if err != nil || st != http.StatusOK {
 		return "", fmt.Errorf("login page: %d %v", st, err)
 	}
@@ -91,7 +92,13 @@ func (a *api) browser() (string, error) {
 			csrf = c.Value
 		}
 	}
-	form := url.Values{"email": {benchEmail}, "password": {benchPassword}, "_csrf": {csrf}}.Encode()
+	// The form's token is an HMAC bound to that cookie, read from the page
+	// as a browser's form has it (the cookie itself is not the token).
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		return "", fmt.Errorf("login page: no CSRF token in the form")
+	}
+	form := url.Values{"email": {benchEmail}, "password": {benchPassword}, "_csrf": {string(m[1])}}.Encode()
 	st, b, res, err := a.do("POST", "/login", "application/x-www-form-urlencoded", form,
 		http.Header{"Cookie": {"_csrf=" + csrf}})
 	if err != nil || st != http.StatusSeeOther {
@@ -106,6 +113,9 @@ func (a *api) browser() (string, error) {
 	}
 	return fmt.Sprintf("planner_session=%s; _csrf=%s", jar["planner_session"], jar["_csrf"]), nil
 }
+
+// csrfField finds the CSRF token of a page's form.
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // eventBody is the event every create sends: every field set, as a real
 // client would.
@@ -133,6 +143,24 @@ func (a *api) events(token string, n int) error {
 		}
 	}
 	return nil
+}
+
+// cappedEvent creates a public event with 100 seats for the RSVP workload
+// and returns its RSVP path.
+func (a *api) cappedEvent(token string) (string, error) {
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	body := `{"title":"Hot event","capacity":100,"starts_at":"` + time.Now().UTC().Add(48*time.Hour).Truncate(time.Hour).Format(time.RFC3339) + `"}`
+	st, b, _, err := a.do("POST", "/api/event/new", "application/json", body, h)
+	if err != nil || st != http.StatusOK {
+		return "", fmt.Errorf("create the RSVP event: %d %s %v", st, b, err)
+	}
+	var created struct {
+		ID uint `json:"id"`
+	}
+	if err := json.Unmarshal(b, &created); err != nil || created.ID == 0 {
+		return "", fmt.Errorf("create the RSVP event: %s", b)
+	}
+	return fmt.Sprintf("/api/event/%d/rsvp", created.ID), nil
 }
 
 // bulkEvents adds n events by creator straight into the SQLite database at

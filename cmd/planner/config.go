@@ -52,7 +52,7 @@ var settings = []setting{
 	{"PLANNER_IP_RATE", "ip-rate", "20", "sign-in/sign-up attempts per minute per client IP; 0 = off"},
 	{"PLANNER_HASH_SLOTS", "hash-slots", "0", "bcrypt hashes at once; 0 = one less than the cores, at least one"},
 	{"PLANNER_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
-	{"PLANNER_TIMEZONE", "timezone", "UTC", "IANA zone for page dates"},
+	{"PLANNER_TIMEZONE", "timezone", "UTC", "default IANA zone of events and users"},
 	{"PLANNER_REQUEST_TIMEOUT", "request-timeout", "10s", "longest a request may take before it is answered 503"},
 	{"PLANNER_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"PLANNER_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -108,7 +109,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 }
 
 // Send delivers m: a multipart/alternative message with the plain-text and
-// HTML parts.
+// HTML parts, and its attachment when it has one.
 func (s *SMTP) Send(ctx context.Context, m *models.OutboxMail) error {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.cfg.From); err != nil {
@@ -123,6 +124,13 @@ func (s *SMTP) Send(ctx context.Context, m *models.OutboxMail) error {
 	msg.SetBodyString(gomail.TypeTextPlain, m.TextBody)
 	if m.HTMLBody != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTMLBody)
+	}
+	if m.AttachmentName != "" {
+		err := msg.AttachReader(m.AttachmentName, strings.NewReader(m.Attachment),
+			gomail.WithFileContentType(gomail.ContentType(m.AttachmentType)))
+		if err != nil {
+			return &PermanentError{fmt.Errorf("attachment: %w", err)}
+		}
 	}
 	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(s.cfg.Timeout)}
 	if s.cfg.URL.Scheme == "smtps" {
@@ -165,7 +173,7 @@ var links = regexp.MustCompile(`https?://[^\s<>"]+`)
 // Send writes m to the log.
 func (l Log) Send(ctx context.Context, m *models.OutboxMail) error {
 	l.Log.InfoContext(ctx, "mail (no PLANNER_SMTP_URL: logged, not sent)", "subject", m.Subject,
-		"links", links.FindAllString(m.TextBody, -1))
+		"links", links.FindAllString(m.TextBody, -1), "attachment", m.AttachmentName)
 	l.Log.DebugContext(ctx, "mail body", "to", m.ToAddr, "text", m.TextBody)
 	return nil
 }

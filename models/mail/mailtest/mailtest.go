@@ -36,6 +36,13 @@ type Message struct {
 	Raw  string
 	// Subject, Text and HTML are the decoded header and parts.
 	Subject, Text, HTML string
+	// Attachments are the other parts, decoded.
+	Attachments []Attachment
+}
+
+// Attachment is one attached file of a received mail.
+type Attachment struct {
+	Name, Type, Body string
 }
 
 // Links returns the absolute links of the plain-text part.
@@ -195,28 +202,43 @@ func parse(m *Message) {
 	if subj, err := dec.DecodeHeader(msg.Header.Get("Subject")); err == nil {
 		m.Subject = subj
 	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	m.walk(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "", msg.Body)
+}
+
+// walk reads one part: the text and HTML parts and the attachments,
+// inside nested multiparts too (multipart/mixed around
+// multipart/alternative when a mail has an attachment).
+func (m *Message) walk(ctype, enc, disposition string, r io.Reader) {
+	mt, params, err := mime.ParseMediaType(ctype)
 	if err != nil {
-		return
+		mt = "text/plain"
 	}
-	if !strings.HasPrefix(mt, "multipart/") {
-		b, _ := io.ReadAll(decode(msg.Header.Get("Content-Transfer-Encoding"), msg.Body))
-		m.Text = string(b)
-		return
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			return
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(r, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return
+			}
+			m.walk(p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p.Header.Get("Content-Disposition"), p)
 		}
-		b, _ := io.ReadAll(decode(p.Header.Get("Content-Transfer-Encoding"), p))
-		switch pt, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); pt {
-		case "text/plain":
+	}
+	b, _ := io.ReadAll(decode(enc, r))
+	if d, dp, err := mime.ParseMediaType(disposition); err == nil && (d == "attachment" || dp["filename"] != "") {
+		m.Attachments = append(m.Attachments, Attachment{Name: dp["filename"], Type: mt, Body: string(b)})
+		return
+	}
+	switch mt {
+	case "text/plain":
+		if m.Text == "" {
 			m.Text = string(b)
-		case "text/html":
+		}
+	case "text/html":
+		if m.HTML == "" {
 			m.HTML = string(b)
 		}
+	default:
+		m.Attachments = append(m.Attachments, Attachment{Name: params["name"], Type: mt, Body: string(b)})
 	}
 }
 
