@@ -27,15 +27,16 @@ type Account struct {
 	names    nameSetter
 	sessions sessionIssuer
 	secure   bool
+	passkeys bool
 	timezone *time.Location
 	feedURL  func(u *models.User) string
 }
 
 // NewAccount returns the account page; cfg gives the time zone dates are
 // shown in and whether cookies are Secure.
-func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer, feedURL func(*models.User) string) *Account {
+func NewAccount(cfg Config, accounts accounts, names nameSetter, sessions sessionIssuer, feedURL func(*models.User) string, passkeys bool) *Account {
 	return &Account{accounts: accounts, names: names, sessions: sessions, secure: cfg.Secure(), timezone: cfg.Timezone,
-		feedURL: feedURL}
+		feedURL: feedURL, passkeys: passkeys}
 }
 
 // zoneForm is the time zone form.
@@ -73,6 +74,7 @@ func (a *Account) view(c echo.Context, status int, name *nameForm, password *pas
 	v := views.AccountView{
 		Email:       u.Email,
 		Role:        u.Role,
+		Passkeys:    a.passkeys,
 		MemberSince: u.CreatedAt.In(mine).Format("2 January 2006"),
 		FeedURL:     a.feedURL(u),
 		Zones:       commonZones,

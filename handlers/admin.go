@@ -23,6 +23,7 @@ type userAdmin interface {
 	SetDisabled(ctx context.Context, u *models.User, disabled bool, by account.Actor) error
 	RevokeSessions(ctx context.Context, u *models.User, by account.Actor) error
 	Unlock(ctx context.Context, email string, by account.Actor) (int64, error)
+	ResetMFA(ctx context.Context, u *models.User, by account.Actor) error
 	Delete(ctx context.Context, u *models.User, by account.Actor) error
 	SessionsOf(ctx context.Context, ids []uint) ([]models.Session, error)
 }
@@ -123,7 +124,7 @@ func parseID(s string) uint {
 
 func (h *Admin) userRow(u *models.User) views.AdminUserRow {
 	r := views.AdminUserRow{ID: idString(u.ID), Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
-		CreatedAt: u.CreatedAt.In(h.timezone).Format("2006-01-02"), LastSignIn: "never", Verified: u.EmailVerifiedAt != nil}
+		CreatedAt: u.CreatedAt.In(h.timezone).Format("2006-01-02"), LastSignIn: "never", Verified: u.EmailVerifiedAt != nil, MFA: u.HasMFA()}
 	if u.LastSignInAt != nil {
 		r.LastSignIn = u.LastSignInAt.In(h.timezone).Format("2006-01-02 15:04")
 	}
@@ -206,6 +207,14 @@ func (h *Admin) Unlock(c echo.Context) error {
 	})
 }
 
+// ResetMFA turns the user's second factor off (for a user who lost their
+// phone and their recovery codes) and ends their sessions.
+func (h *Admin) ResetMFA(c echo.Context) error {
+	return h.userAction(c, "mfa_reset", func(ctx context.Context, u *models.User, by account.Actor) error {
+		return h.accounts.ResetMFA(ctx, u, by)
+	})
+}
+
 // ConfirmDeleteUser says how many events go with the user.
 func (h *Admin) ConfirmDeleteUser(c echo.Context) error {
 	u, err := h.target(c)
@@ -274,6 +283,8 @@ var auditActions = []string{
 	models.ActionUserDemoted, models.ActionUserDisabled, models.ActionUserEnabled, models.ActionSessionsRevoked,
 	models.ActionUserUnlocked, models.ActionUserDeleted, models.ActionEventDeletedAdmin, models.ActionPasswordResetReq,
 	models.ActionPasswordReset, models.ActionEmailVerified, models.ActionSessionRevoked,
+	models.ActionMFAEnabled, models.ActionMFADisabled, models.ActionMFAFailed, models.ActionRecoveryCodeUsed,
+	models.ActionPasskeyAdded, models.ActionPasskeyRemoved,
 }
 
 // Audit shows the audit log newest first, filtered by action and user.

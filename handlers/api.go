@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,12 +15,18 @@ import (
 // its mistakes fixed.
 type API struct {
 	accounts accounts
+	factors  twoFactor
 	sessions sessionIssuer
+	mfa      *Sessions // the mfa_token of the two-factor grant
 }
 
+// GrantMFAOTP is the grant that completes a password grant answered with
+// mfa_required: mfa_token and otp (a TOTP or recovery code).
+const GrantMFAOTP = "urn:planner:params:oauth:grant-type:mfa-otp"
+
 // NewAPI returns the API's account routes.
-func NewAPI(accounts accounts, sessions sessionIssuer) *API {
-	return &API{accounts: accounts, sessions: sessions}
+func NewAPI(accounts accounts, factors twoFactor, sessions *Sessions) *API {
+	return &API{accounts: accounts, factors: factors, sessions: sessions, mfa: sessions}
 }
 
 // signupBody is what POST /api/user/signup reads.
@@ -75,9 +82,13 @@ func (a *API) Signin(c echo.Context) error {
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "The body must be form-encoded (application/x-www-form-urlencoded)")
 	}
-	if gt := form.Get("grant_type"); gt != "" && gt != "password" {
+	gt := form.Get("grant_type")
+	if gt == GrantMFAOTP {
+		return a.mfaGrant(c, form)
+	}
+	if gt != "" && gt != "password" {
 		return &jsonError{Status: http.StatusBadRequest, Body: map[string]any{
-			"detail": "Only the password grant is supported", "error": "unsupported_grant_type"}}
+			"detail": "Only the password and " + GrantMFAOTP + " grants are supported", "error": "unsupported_grant_type"}}
 	}
 	var items []fieldError
 	for _, f := range []string{"username", "password"} {
@@ -89,9 +100,56 @@ func (a *API) Signin(c echo.Context) error {
 		return invalid(items...)
 	}
 	u, err := a.accounts.SignIn(c.Request().Context(), form.Get("username"), form.Get("password"), c.RealIP())
+	if errors.Is(err, account.ErrMFARequired) {
+		state, err := a.mfa.MFAState(u)
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("WWW-Authenticate", `Bearer error="mfa_required"`)
+		return &jsonError{Status: http.StatusUnauthorized, Body: map[string]any{
+			"detail": "A second factor is required: use the " + GrantMFAOTP + " grant with mfa_token and otp",
+			"error":  "mfa_required", "mfa_token": state}}
+	}
 	if err != nil {
 		return refuseAPI(c, err)
 	}
+	return a.issue(c, u)
+}
+
+// mfaGrant completes a sign-in with the mfa_token of the password grant and
+// a code; every code counts toward the sign-in throttle.
+func (a *API) mfaGrant(c echo.Context, form url.Values) error {
+	var items []fieldError
+	for _, f := range []string{"mfa_token", "otp"} {
+		if _, ok := form[f]; !ok {
+			items = append(items, missing("body", f))
+		}
+	}
+	if len(items) > 0 {
+		return invalid(items...)
+	}
+	badGrant := func(detail string) error {
+		return &jsonError{Status: http.StatusUnauthorized, Body: map[string]any{"detail": detail, "error": "invalid_grant"}}
+	}
+	state, err := a.mfa.ParseMFAState(form.Get("mfa_token"))
+	if err != nil {
+		return badGrant("The mfa_token is invalid or has expired: sign in again")
+	}
+	id, _ := state.UserID()
+	u, err := a.factors.SecondFactor(c.Request().Context(), id, state.Ver, form.Get("otp"), c.RealIP())
+	switch {
+	case errors.Is(err, account.ErrBadCredentials):
+		return badGrant("The mfa_token is invalid or has expired: sign in again")
+	case errors.Is(err, account.ErrBadCode):
+		return badGrant(msgBadCode)
+	case err != nil:
+		return refuseAPI(c, err)
+	}
+	return a.issue(c, u)
+}
+
+// issue answers a grant with a new access token for u.
+func (a *API) issue(c echo.Context, u *models.User) error {
 	tok, ttl, err := a.sessions.APIToken(c, u)
 	if err != nil {
 		return err

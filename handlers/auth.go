@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,13 +37,16 @@ type sessionIssuer interface {
 // Auth serves sign-up, sign-in and sign-out pages.
 type Auth struct {
 	accounts accounts
+	factors  twoFactor
 	sessions sessionIssuer
+	mfa      *Sessions // the two-factor state and step-up re-issue
+	passkeys bool      // offer "Sign in with a passkey"
 	secure   bool
 }
 
 // NewAuth returns the sign-in pages; secure is Config.Secure.
-func NewAuth(accounts accounts, sessions sessionIssuer, secure bool) *Auth {
-	return &Auth{accounts: accounts, sessions: sessions, secure: secure}
+func NewAuth(accounts accounts, factors twoFactor, sessions *Sessions, passkeys, secure bool) *Auth {
+	return &Auth{accounts: accounts, factors: factors, sessions: sessions, mfa: sessions, passkeys: passkeys, secure: secure}
 }
 
 // signupForm is the sign-up page's form.
@@ -114,7 +118,7 @@ func (a *Auth) NewLogin(c echo.Context) error {
 }
 
 func (a *Auth) login(c echo.Context, status int, f *loginForm) error {
-	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f)))
+	return render(c, status, views.Login(page(c, "Sign in"), viewForm(f), a.passkeys))
 }
 
 // Login signs in and sends the user to next, when safe, or /events.
@@ -132,6 +136,14 @@ func (a *Auth) Login(c echo.Context) error {
 		return a.login(c, http.StatusUnprocessableEntity, &f)
 	}
 	u, err := a.accounts.SignIn(c.Request().Context(), f.Email, f.Password, c.RealIP())
+	if errors.Is(err, account.ErrMFARequired) {
+		state, err := a.mfa.MFAState(u)
+		if err != nil {
+			return err
+		}
+		c.SetCookie(a.mfa.mfaCookie(state, int(MFAStateTTL.Seconds())))
+		return c.Redirect(http.StatusSeeOther, withQuery("/login/mfa", "next", f.Next))
+	}
 	if r, ok := refuse(c, err); ok {
 		f.Message, f.Hint = r.message, r.hint
 		return a.login(c, r.status, &f)
@@ -170,6 +182,14 @@ func (a *Auth) Logout(c echo.Context) error {
 		setFlash(c, a.secure, "signed_out")
 	}
 	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// withQuery is path with key=value, or path alone when value is empty.
+func withQuery(path, key, value string) string {
+	if value == "" {
+		return path
+	}
+	return path + "?" + url.Values{key: {value}}.Encode()
 }
 
 func idString(id uint) string { return strconv.FormatUint(uint64(id), 10) }

@@ -485,6 +485,53 @@ func authzTable() []authzRow {
 				}
 			}}}},
 
+		// Two factors and step-up.
+		{"GET", "/login/mfa", []authzCase{{path: pathOf("/login/mfa"), want: allRoles(o303("/login"))}}},
+		{"POST", "/login/mfa", []authzCase{{path: pathOf("/login/mfa"), want: allRoles(o303("/login")),
+			body: func(*authzWorld, string) any { return url.Values{"code": {"123456"}} }}}},
+		{"GET", "/login/confirm", []authzCase{{path: pathOf("/login/confirm?next=/account/mfa"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/login/confirm", []authzCase{{path: pathOf("/login/confirm"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"password": {goodPassword}, "next": {"/account/mfa"}} }}}},
+		{"GET", "/account/mfa", []authzCase{{path: pathOf("/account/mfa"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/mfa/setup", []authzCase{{path: pathOf("/account/mfa/setup"), want: signedIn(oLogin(), o303("/account/mfa")),
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.caller); u.TOTPSecret == "" || u.TOTPEnabledAt != nil {
+					t.Fatalf("after set-up: secret %q, enabled %v", u.TOTPSecret, u.TOTPEnabledAt)
+				}
+			}}}},
+		{"POST", "/account/mfa/confirm", []authzCase{{path: pathOf("/account/mfa/confirm"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"code": {"123456"}} }}}},
+		{"POST", "/account/mfa/disable", []authzCase{{path: pathOf("/account/mfa/disable"), want: signedIn(oLogin(), o303("/account/mfa")),
+			body: func(*authzWorld, string) any { return url.Values{"password": {goodPassword}} }}}},
+
+		// Passkeys: the ceremonies refuse answers without their signed state.
+		{"POST", "/login/passkey/options", []authzCase{{path: pathOf("/login/passkey/options"), want: allRoles(o200())}}},
+		{"POST", "/login/passkey", []authzCase{{path: pathOf("/login/passkey"), want: allRoles(oStatus(http.StatusBadRequest))}}},
+		{"GET", "/account/passkeys", []authzCase{{path: pathOf("/account/passkeys"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/passkeys/options", []authzCase{{path: pathOf("/account/passkeys/options"), want: signedIn(oLogin(), o200())}}},
+		{"POST", "/account/passkeys", []authzCase{{path: pathOf("/account/passkeys"), want: signedIn(oLogin(), oStatus(http.StatusBadRequest))}}},
+		{"POST", "/account/passkeys/:id/delete", []authzCase{{
+			setup: func(t *testing.T, w *authzWorld) {
+				if err := models.NewPasskeys(w.app.db).Create(context.Background(), &models.Passkey{UserID: w.owner.ID, Name: "Owner's key",
+					CredentialID: fmt.Sprintf("authz-credential-%d", w.n), Credential: "{}", CreatedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			path: func(w *authzWorld) string {
+				var p models.Passkey
+				if err := w.app.db.Where("user_id = ?", w.owner.ID).First(&p).Error; err != nil {
+					return "/account/passkeys/999999/delete"
+				}
+				return fmt.Sprintf("/account/passkeys/%d/delete", p.ID)
+			},
+			want: perRole(oLogin(), o303("/account/passkeys"), oStatus(http.StatusNotFound), oStatus(http.StatusNotFound)),
+			check: func(t *testing.T, x *cell) {
+				var n int64
+				if err := x.w.app.db.Model(&models.Passkey{}).Where("user_id = ?", x.w.owner.ID).Count(&n).Error; err != nil || n != 0 {
+					t.Fatalf("the owner's passkey is still there: %d %v", n, err)
+				}
+			}}}},
+
 		// Sessions and devices: only one's own; another user's id is 404.
 		{"GET", "/account/sessions", []authzCase{{path: pathOf("/account/sessions"), want: signedIn(oLogin(), o200()),
 			check: func(t *testing.T, x *cell) {
@@ -630,6 +677,13 @@ func authzTable() []authzRow {
 			check: func(t *testing.T, x *cell) {
 				if u := userState(t, x, x.w.target); u.TokenVersion == x.w.target.TokenVersion {
 					t.Fatalf("after revoke: %+v", u)
+				}
+			}}}},
+		{"POST", "/admin/users/:id/mfa/reset", []authzCase{{path: userPath("/admin/users/%d/mfa/reset", false), want: adminOnly(o303("/admin/users")),
+			setup: func(t *testing.T, w *authzWorld) { enableTOTP(t, w.app.db, w.target, time.Now()) },
+			check: func(t *testing.T, x *cell) {
+				if u := userState(t, x, x.w.target); u.HasMFA() || u.TokenVersion == x.w.target.TokenVersion {
+					t.Fatalf("after the reset: mfa %v, version %d", u.HasMFA(), u.TokenVersion)
 				}
 			}}}},
 		{"POST", "/admin/users/:id/unlock", []authzCase{{path: userPath("/admin/users/%d/unlock", false), want: adminOnly(o303("/admin/users")),

@@ -266,7 +266,7 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/", "/events", "/events/new", "/account", "/account/sessions", "/widget",
+	for _, p := range []string{"/", "/events", "/events/new", "/account", "/account/sessions", "/account/mfa", "/account/passkeys", "/login/confirm", "/widget",
 		"/admin", "/admin/users", "/admin/events", "/admin/audit", "/api/docs"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+p)); err != nil {
 			t.Fatal(err)

@@ -62,12 +62,14 @@ func apiOps() []apiOp {
 			body:        &apiBody{"application/json", "SignupRequest"},
 			responses: []apiResp{{"200", "Created", "Message", nil}, {"409", "`User with email provided exists already.`", "HTTPError", nil},
 				respMalformed, respInvalid, respRateLimited, respTooLarge}},
-		{method: "POST", path: "/api/user/signin", id: "signin", summary: "Get an access token (OAuth2 password grant)",
-			description: "RFC 6749 §4.3 token endpoint. Form fields `username` (the email) and `password`, optional `grant_type=password`; `scope`, `client_id` and `client_secret` are accepted and ignored. Failures count toward the sign-in throttle of the (email, client) pair.",
-			body:        &apiBody{"application/x-www-form-urlencoded", "SigninRequest"},
+		{method: "POST", path: "/api/user/signin", id: "signin", summary: "Get an access token (OAuth2 password grant, then the mfa-otp grant for accounts with two-factor sign-in)",
+			description: "RFC 6749 §4.3 token endpoint. Form fields `username` (the email) and `password`, optional `grant_type=password`; `scope`, `client_id` and `client_secret` are accepted and ignored. Failures count toward the sign-in throttle of the (email, client) pair.\n\n" +
+				"For an account with two-factor sign-in the right password answers 401 `{\"error\": \"mfa_required\", \"mfa_token\": \"...\"}`: a signed state of its own audience, valid for 5 minutes, never usable as an access token. " +
+				"Complete it with `grant_type=" + GrantMFAOTP + "`, `mfa_token` and `otp` (the 6-digit code of the authenticator app, or a recovery code, each accepted once). Wrong codes count toward the same throttle as wrong passwords.",
+			body: &apiBody{"application/x-www-form-urlencoded", "SigninRequest"},
 			responses: []apiResp{{"200", "The token (`Cache-Control: no-store`)", "Token", []string{"Cache-Control"}},
 				{"400", "Another grant type (`unsupported_grant_type`)", "OAuthError", nil},
-				{"401", "`Incorrect email or password` (`invalid_grant`), the same for unknown emails and disabled accounts", "OAuthError", nil},
+				{"401", "`Incorrect email or password` (`invalid_grant`), the same for unknown emails and disabled accounts; a wrong, replayed or used code, or a dead `mfa_token` (`invalid_grant`); or `mfa_required` with an `mfa_token`", "OAuthError", nil},
 				respInvalid,
 				{"429", "Throttled after repeated failures, or too many attempts from this client", "HTTPError", []string{"Retry-After"}},
 				{"503", "Password hashing is saturated; try again", "HTTPError", []string{"Retry-After"}}}},
@@ -189,8 +191,9 @@ func schemas() map[string]any {
 		return m
 	}
 	return map[string]any{
-		"HTTPError":  obj([]string{"detail"}, map[string]any{"detail": str()}),
-		"OAuthError": obj([]string{"detail", "error"}, map[string]any{"detail": str(), "error": str("enum", []string{"invalid_grant", "unsupported_grant_type"})}),
+		"HTTPError": obj([]string{"detail"}, map[string]any{"detail": str()}),
+		"OAuthError": obj([]string{"detail", "error"}, map[string]any{"detail": str(), "error": str("enum", []string{"invalid_grant", "unsupported_grant_type", "mfa_required"}),
+			"mfa_token": str("description", "With `mfa_required` only: the state for the "+GrantMFAOTP+" grant")}),
 		"ValidationError": obj([]string{"detail"}, map[string]any{"detail": map[string]any{"type": "array", "items": obj([]string{"loc", "msg", "type"}, map[string]any{
 			"loc":  map[string]any{"type": "array", "items": str()},
 			"msg":  str(),
@@ -200,8 +203,9 @@ func schemas() map[string]any {
 		"SignupRequest": obj([]string{"email", "password"}, map[string]any{
 			"email": str("format", "email", "maxLength", 254), "password": str("minLength", 8, "maxLength", 72),
 			"name": map[string]any{"type": []string{"string", "null"}, "maxLength": 60}}),
-		"SigninRequest": obj([]string{"username", "password"}, map[string]any{
-			"grant_type": str("enum", []string{"password"}), "username": str(), "password": str(),
+		"SigninRequest": obj(nil, map[string]any{
+			"grant_type": str("enum", []string{"password", GrantMFAOTP}, "description", "`password` (the default) needs `username` and `password`; the mfa-otp grant needs `mfa_token` and `otp`"),
+			"username":   str(), "password": str(), "mfa_token": str(), "otp": str(),
 			"scope": str(), "client_id": str(), "client_secret": str()}),
 		"Token": obj([]string{"access_token", "token_type", "expires_in"}, map[string]any{
 			"access_token": str(), "token_type": str("enum", []string{"Bearer"}), "expires_in": map[string]any{"type": "integer"}}),

@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/planner/planner/models"
 )
 
 func loadOpenAPI(t *testing.T, app *testApp) (*openapi3.T, routers.Router) {
@@ -86,6 +87,8 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 	_, router := loadOpenAPI(t, f.app)
 	pub := fmt.Sprintf("/api/event/%d", f.public.ID)
 	priv := fmt.Sprintf("/api/event/%d", f.private.ID)
+	mfaUser := f.app.createUser("mfa-openapi@example.com", goodPassword, models.RoleUser)
+	enableTOTP(t, f.app.db, mfaUser, time.Now())
 	calls := []struct {
 		method, path, token string
 		body                any
@@ -96,6 +99,9 @@ func TestOpenAPIResponsesMatch(t *testing.T) {
 		{"POST", "/api/user/signin", "", url.Values{"username": {"owner@example.com"}, "password": {goodPassword}}},
 		{"POST", "/api/user/signin", "", url.Values{"username": {"owner@example.com"}, "password": {"nope-nope"}}},
 		{"POST", "/api/user/signin", "", url.Values{"username": {"x"}, "password": {"y"}, "grant_type": {"implicit"}}},
+		{"POST", "/api/user/signin", "", url.Values{"username": {mfaUser.Email}, "password": {goodPassword}}},
+		{"POST", "/api/user/signin", "", url.Values{"grant_type": {GrantMFAOTP}, "mfa_token": {"not-a-token"}, "otp": {"123456"}}},
+		{"POST", "/api/user/signin", "", url.Values{"grant_type": {GrantMFAOTP}}},
 		{"GET", "/api/user/me", f.owner, nil},
 		{"GET", "/api/user/me", "", nil},
 		{"GET", "/api/event/", "", nil},

@@ -45,13 +45,17 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	// The chains. Pages run inside the "" group below (session cookie and
 	// CSRF); the API's chains read bearer tokens only.
+	stepUp := recentAuth(s.cfg)                                 // StepUpAge: else 303 to /login/confirm
+	adminMFA := requireAdminMFA(s.cfg.AdminMFARequired, secure) // PLANNER_ADMIN_MFA: else 303 to /account/mfa
 	var (
 		limited        = chain{ipRateLimit(s.rateLimits, s.cfg.IPRate, s.cfg.Clock)} // runs bcrypt or sends mail: per-IP limit (429)
 		signedIn       = chain{RequireUser}                                          // else 303 to /login?next=
 		signedInBcrypt = signedIn.with(limited...)                                   // signed in, and runs bcrypt
 		verified       = signedIn.with(requireVerified(s.cfg.RequireVerified))       // PLANNER_REQUIRE_VERIFIED: else 403
 		ownerOrAdmin   = signedIn.with(f.events.OwnerOrAdmin)                        // else 404 (unseen) or 403 page
-		admin          = signedIn.with(RequireAdmin)                                 // else 403 page
+		recent         = signedIn.with(stepUp)                                       // signed in within StepUpAge, else 303 to /login/confirm
+		recentBcrypt   = recent.with(limited...)                                     // and runs bcrypt or checks a code
+		admin          = signedIn.with(RequireAdmin, adminMFA, stepUp)               // else 403 page; then enrolled, then recent
 		anyCaller      = chain{sessions.bearer(true)}                                // optional token; a bad one is 401
 		caller         = chain{sessions.bearer(false)}                               // else 401
 		apiVerified    = caller.with(requireVerified(s.cfg.RequireVerified))         // PLANNER_REQUIRE_VERIFIED: else 403
@@ -76,6 +80,12 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.GET("/login", f.auth.NewLogin)
 	pages.POST("/login", f.auth.Login, limited...)
 	pages.POST("/logout", f.auth.Logout)
+	pages.GET("/login/mfa", f.auth.NewLoginMFA)
+	pages.POST("/login/mfa", f.auth.LoginMFA, limited...)
+	pages.GET("/login/confirm", f.auth.NewConfirm, signedIn...)
+	pages.POST("/login/confirm", f.auth.Confirm, signedInBcrypt...)
+	pages.POST("/login/passkey/options", f.passkeys.LoginOptions, limited.with(f.passkeys.enabled)...)
+	pages.POST("/login/passkey", f.passkeys.Login, limited.with(f.passkeys.enabled)...)
 
 	pages.GET("/events", f.events.Index)
 	pages.GET("/events/new", f.events.New, verified...)
@@ -94,13 +104,21 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 
 	pages.GET("/account", f.account.Show, signedIn...)
 	pages.POST("/account", f.account.UpdateName, signedIn...)
-	pages.POST("/account/password", f.account.ChangePassword, signedInBcrypt...)
+	pages.POST("/account/password", f.account.ChangePassword, recentBcrypt...)
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
 	pages.POST("/account/timezone", f.account.UpdateTimezone, signedIn...)
 	pages.POST("/account/calendar", f.account.RotateCalendar, signedIn...)
 
-	pages.GET("/account/sessions", f.devices.Index, signedIn...)
-	pages.POST("/account/sessions/:id/revoke", f.devices.Revoke, signedIn...)
+	pages.GET("/account/sessions", f.devices.Index, recent...)
+	pages.POST("/account/sessions/:id/revoke", f.devices.Revoke, recent...)
+	pages.GET("/account/mfa", f.mfa.Show, recent...)
+	pages.POST("/account/mfa/setup", f.mfa.Setup, recent...)
+	pages.POST("/account/mfa/confirm", f.mfa.Confirm, recentBcrypt...)
+	pages.POST("/account/mfa/disable", f.mfa.Disable, recentBcrypt...)
+	pages.GET("/account/passkeys", f.passkeys.Index, recent.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys/options", f.passkeys.RegisterOptions, recent.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys", f.passkeys.Register, recentBcrypt.with(f.passkeys.enabled)...)
+	pages.POST("/account/passkeys/:id/delete", f.passkeys.Delete, recent.with(f.passkeys.enabled)...)
 	pages.GET("/account/verify", f.recovery.NewVerify)
 	pages.POST("/account/verify", f.recovery.Verify, limited...)
 	pages.POST("/account/verify/resend", f.recovery.Resend, signedIn.with(limited...)...) // sends mail: per-IP limit too
@@ -124,6 +142,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	adm.POST("/users/:id/enable", f.admin.Enable)
 	adm.POST("/users/:id/revoke", f.admin.Revoke)
 	adm.POST("/users/:id/unlock", f.admin.Unlock)
+	adm.POST("/users/:id/mfa/reset", f.admin.ResetMFA)
 	adm.GET("/users/:id/delete", f.admin.ConfirmDeleteUser)
 	adm.POST("/users/:id/delete", f.admin.DeleteUser)
 	adm.GET("/events", f.admin.Events)

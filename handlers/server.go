@@ -38,6 +38,9 @@ type Config struct {
 	// RequireVerified makes creating events need a verified email address
 	// (PLANNER_REQUIRE_VERIFIED).
 	RequireVerified bool
+	// AdminMFARequired makes admins turn on a second factor before the
+	// admin pages (PLANNER_ADMIN_MFA=required).
+	AdminMFARequired bool
 	// MailQueued, when set, is called after a mail was queued (it wakes
 	// the mail worker, which otherwise looks every few seconds).
 	MailQueued func()
@@ -85,7 +88,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	}
 	accounts, err := account.New(db, account.Config{BcryptCost: cfg.BcryptCost, HashSlots: cfg.HashSlots,
 		HashQueue: cfg.HashQueue, LoginLimit: cfg.LoginLimit, ThrottleKey: models.ThrottleKey(cfg.SecretKeys[0]),
-		LinkKeys: account.LinkKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
+		LinkKeys: account.LinkKeys(cfg.SecretKeys), MFAKeys: account.MFAKeys(cfg.SecretKeys), Mailer: mailer{base: cfg.BaseURL}, Queued: cfg.MailQueued, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +110,13 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	events := models.NewEvents(db)
 	events.SetRSVPMail(newRSVPMailer(cfg).compose)
 	calendar := NewCalendar(cfg, models.NewUsers(db), events)
+	passkeys, err := NewPasskeys(cfg, accounts, sessions)
+	if err != nil {
+		return nil, err
+	}
 	f := features{
-		api:       NewAPI(accounts, sessions),
+		passkeys:  passkeys,
+		api:       NewAPI(accounts, accounts, sessions),
 		apiEvents: NewAPIEvents(cfg, events, events, newPublicCache(events)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
@@ -116,8 +124,9 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 		events:    NewEvents(cfg, events, events),
 		calendar:  calendar,
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
-		auth:      NewAuth(accounts, sessions, cfg.Secure()),
-		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, calendar.FeedURL),
+		auth:      NewAuth(accounts, accounts, sessions, passkeys.Enabled(), cfg.Secure()),
+		mfa:       NewMFA(accounts, cfg.Secure()),
+		account:   NewAccount(cfg, accounts, models.NewUsers(db), sessions, calendar.FeedURL, passkeys.Enabled()),
 		recovery:  NewRecovery(accounts, sessions, cfg.Secure()),
 		devices:   NewDevices(cfg, accounts, sessions),
 	}
@@ -151,6 +160,8 @@ type features struct {
 	calendar  *Calendar
 	recovery  *Recovery
 	devices   *Devices
+	mfa       *MFA
+	passkeys  *Passkeys
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

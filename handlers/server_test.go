@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
 )
@@ -44,8 +45,15 @@ func TestPageSecurityHeaders(t *testing.T) {
 			if rec.Header().Get("Access-Control-Allow-Origin") != "" {
 				t.Error("CORS header on a page")
 			}
-			if strings.Contains(rec.Body.String(), "<script") || strings.Contains(rec.Body.String(), "style=") {
-				t.Error("inline script or style in a page")
+			// Scripts only as files of ours (the passkey script on the
+			// sign-in page): never inline, never from elsewhere.
+			doc(t, rec).Find("script").Each(func(_ int, s *goquery.Selection) {
+				if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/static/") || strings.TrimSpace(s.Text()) != "" {
+					t.Errorf("inline or foreign script in a page: src %q", src)
+				}
+			})
+			if strings.Contains(rec.Body.String(), "style=") || strings.Contains(rec.Body.String(), "<style") {
+				t.Error("inline style in a page")
 			}
 		})
 	}

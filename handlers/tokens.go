@@ -18,6 +18,9 @@ import (
 const (
 	AudienceWeb = "planner-web"
 	AudienceAPI = "planner-api"
+	// AudienceMFA is the state between the password and the second factor
+	// of a sign-in: never a session, never an API token.
+	AudienceMFA = "planner-mfa"
 	issuer      = "planner"
 )
 

@@ -30,6 +30,12 @@ const (
 	ActionPasswordReset     = "password_reset"
 	ActionEmailVerified     = "email_verified"
 	ActionSessionRevoked    = "session_revoked"
+	ActionMFAEnabled        = "mfa_enabled"
+	ActionMFADisabled       = "mfa_disabled"
+	ActionMFAFailed         = "mfa_failed"
+	ActionRecoveryCodeUsed  = "recovery_code_used"
+	ActionPasskeyAdded      = "passkey_added"
+	ActionPasskeyRemoved    = "passkey_removed"
 )
 
 // Audit outcomes.

@@ -21,6 +21,9 @@ var (
 	ErrDuplicate = errors.New("already exists")
 	// ErrLastAdmin means the change would leave the site without an enabled admin.
 	ErrLastAdmin = errors.New("the last enabled admin cannot be removed")
+	// ErrConflict means the record is not in the state the change expects
+	// (say, a second factor confirmed twice): it changed meanwhile.
+	ErrConflict = errors.New("changed meanwhile")
 	// ErrTimeout means the request's deadline passed before the database
 	// answered: the query was cancelled. Handlers answer 503 and Retry-After.
 	ErrTimeout = errors.New("the request's deadline passed")

@@ -4,7 +4,8 @@ import "gorm.io/gorm"
 
 // SchemaModels are the GORM types that map to tables, for the test that
 // checks every field against the migrated schema.
-var SchemaModels = []any{&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{}, &Session{}, &OutboxMail{}, &RateLimit{}, &RSVP{}}
+var SchemaModels = []any{&User{}, &Event{}, &EventTag{}, &SigninThrottle{}, &RevokedSession{}, &AuditEntry{}, &Session{}, &OutboxMail{}, &RateLimit{}, &RSVP{},
+	&RecoveryCode{}, &Passkey{}}
 
 // SetSearchBounds shrinks the bounds of s's search, so that small test data
 // takes every path of a search.

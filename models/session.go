@@ -92,7 +92,7 @@ func (h Held) Stale(now time.Time) bool {
 // user counts at once everywhere). An unknown user is ErrNotFound.
 func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, Held, error) {
 	stmt, err := s.holder.get(ctx, s.db, readPool, `SELECT u.id, u.email, u.name, u.role, u.disabled, u.token_version,
-	u.last_sign_in_at, u.email_verified_at, u.created_at, u.updated_at, u.timezone, u.calendar_gen,
+	u.last_sign_in_at, u.email_verified_at, u.created_at, u.updated_at, u.timezone, u.calendar_gen, u.totp_secret, u.totp_enabled_at,
 	EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = `+param(s.db, 1)+`), s.last_seen_at
 	FROM users u LEFT JOIN sessions s ON s.sid = `+param(s.db, 2)+` AND s.user_id = u.id WHERE u.id = `+param(s.db, 3))
 	if err != nil {
@@ -110,13 +110,13 @@ func (s *Sessions) Holder(ctx context.Context, userID uint, sid string) (*User, 
 		return nil, Held{}, fmt.Errorf("check session: %w", ErrNotFound)
 	}
 	var u User
-	var last, verified, seen sql.NullTime
+	var last, verified, totpOn, seen sql.NullTime
 	var h Held
 	if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Disabled, &u.TokenVersion, &last, &verified,
-		&u.CreatedAt, &u.UpdatedAt, &u.Timezone, &u.CalendarGen, &h.Revoked, &seen); err != nil {
+		&u.CreatedAt, &u.UpdatedAt, &u.Timezone, &u.CalendarGen, &u.TOTPSecret, &totpOn, &h.Revoked, &seen); err != nil {
 		return nil, Held{}, translate("check session", err)
 	}
-	u.LastSignInAt, u.EmailVerifiedAt = nullTime(last), nullTime(verified)
+	u.LastSignInAt, u.EmailVerifiedAt, u.TOTPEnabledAt = nullTime(last), nullTime(verified), nullTime(totpOn)
 	if seen.Valid {
 		h.LastSeen = seen.Time
 	}

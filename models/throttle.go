@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -72,16 +73,27 @@ func (s *Throttles) Reserve(ctx context.Context, email, client string, limit int
 	now = now.UTC()
 	var res Reservation
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row := SigninThrottle{EmailHash: s.emailDigest(email), Client: client}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-			return err
-		}
-		q := tx.Where("email_hash = ? AND client = ?", row.EmailHash, client)
-		if isPostgres(tx) {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.First(&row).Error; err != nil {
-			return err
+		var row SigninThrottle
+		// A Reset of the pair committed between the insert that found it
+		// there and the locking read makes the read find nothing (read
+		// committed): insert again.
+		for attempt := 0; ; attempt++ {
+			row = SigninThrottle{EmailHash: s.emailDigest(email), Client: client}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+				return err
+			}
+			q := tx.Where("email_hash = ? AND client = ?", row.EmailHash, client)
+			if isPostgres(tx) {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			err := q.First(&row).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) && attempt < 3 {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			break
 		}
 		if row.LockedUntil != nil {
 			if row.LockedUntil.After(now) {

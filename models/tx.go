@@ -16,6 +16,8 @@ type Tx struct {
 	Sessions *Sessions
 	Events   *Events
 	Outbox   *Outbox
+	Recovery *RecoveryCodes
+	Passkeys *Passkeys
 	db       *gorm.DB
 }
 
@@ -28,6 +30,7 @@ func (t Tx) Throttles(key []byte) *Throttles { return NewThrottles(t.db, key) }
 // write connection, so a store on db itself would wait for it forever.
 func InTx(ctx context.Context, db *gorm.DB, fn func(tx Tx) error) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(Tx{Users: NewUsers(tx), Audit: NewAudit(tx), Sessions: NewSessions(tx), Events: NewEvents(tx), Outbox: NewOutbox(tx), db: tx})
+		return fn(Tx{Users: NewUsers(tx), Audit: NewAudit(tx), Sessions: NewSessions(tx), Events: NewEvents(tx), Outbox: NewOutbox(tx),
+			Recovery: NewRecoveryCodes(tx), Passkeys: NewPasskeys(tx), db: tx})
 	})
 }

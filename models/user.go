@@ -40,7 +40,18 @@ type User struct {
 	// CalendarGen is the generation of the user's calendar feed token,
 	// which is derived from it and the secret keys; rotating moves it on.
 	CalendarGen int `gorm:"not null;default:1"`
+	// TOTPSecret is the sealed TOTP secret (see the MFA sealer in
+	// models/account), set from enrolment on; TOTPEnabledAt is when the
+	// user confirmed it with a code, nil while only pending.
+	TOTPSecret    string `gorm:"size:200;not null;default:''"`
+	TOTPEnabledAt *time.Time
+	// TOTPLastStep is the last accepted time step: a code of that step or
+	// an earlier one is never accepted again.
+	TOTPLastStep int64 `gorm:"not null;default:0"`
 }
+
+// HasMFA reports whether the user has a confirmed second factor.
+func (u *User) HasMFA() bool { return u.TOTPEnabledAt != nil }
 
 // IsAdmin reports whether the user has the admin role.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin }

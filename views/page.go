@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -106,6 +107,9 @@ func withNext(path, next string) string {
 	}
 	return path + "?next=" + url.QueryEscape(next)
 }
+
+func itoa(n int) string     { return strconv.Itoa(n) }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // codeSpans splits Markdown text at its backticks: the even parts are
 // text, the odd ones code. An unmatched backtick stays as text.

@@ -59,6 +59,7 @@ var settings = []setting{
 	{"PLANNER_SMTP_URL", "smtp-url", "", "smtp://user@host:port or smtps://user@host:port (password in PLANNER_SMTP_PASSWORD); empty: mail is logged (development only)"},
 	{"PLANNER_MAIL_FROM", "mail-from", "", "From address of mail (default planner@<base URL host>)"},
 	{"PLANNER_REQUIRE_VERIFIED", "require-verified", "false", "creating events needs a verified email address"},
+	{"PLANNER_ADMIN_MFA", "admin-mfa", "optional", "required: admins must turn on two-factor sign-in before /admin; or optional"},
 }
 
 // configError names the variable that is wrong, in one line.
@@ -190,6 +191,13 @@ func loadConfig(getenv func(string) string, flags map[string]string) (config, er
 	case "false", "0", "no":
 	default:
 		return c, bad("PLANNER_REQUIRE_VERIFIED", "want true or false, got %q", v)
+	}
+	switch v := strings.ToLower(get("PLANNER_ADMIN_MFA")); v {
+	case "required":
+		w.AdminMFARequired = true
+	case "optional":
+	default:
+		return c, bad("PLANNER_ADMIN_MFA", "want required or optional, got %q", v)
 	}
 	c.logFormat = get("PLANNER_LOG_FORMAT")
 	if c.logFormat != "text" && c.logFormat != "json" {

@@ -70,6 +70,9 @@ type Config struct {
 	LinkKeys [][]byte
 	// Mailer composes the mails; nil sends none (the CLI).
 	Mailer Mailer
+	// MFAKeys seal the TOTP secrets (MFAKeys of the signing keys): the
+	// first seals, all open.
+	MFAKeys [][]byte
 	// Queued, when set, is called after a mail was queued and committed
 	// (it wakes the mail worker).
 	Queued func()
@@ -97,6 +100,7 @@ type Service struct {
 	limit     int
 	key       []byte   // throttle digests
 	linkKeys  [][]byte // reset and verification links
+	mfaKeys   [][]byte // TOTP secrets
 	mailer    Mailer
 	queued    func()
 	clock     models.Clock
@@ -129,6 +133,7 @@ func New(db *gorm.DB, cfg Config) (*Service, error) {
 		limit:     cfg.LoginLimit,
 		key:       cfg.ThrottleKey,
 		linkKeys:  cfg.LinkKeys,
+		mfaKeys:   cfg.MFAKeys,
 		mailer:    cfg.Mailer,
 		queued:    cfg.Queued,
 		clock:     cfg.Clock,
@@ -236,8 +241,13 @@ func (s *Service) wake() {
 // SignIn checks email and password from ip and returns the account. It
 // answers ErrBadCredentials, a *ThrottledError or models.ErrBusy when it
 // refuses.
+//
+// For a user with a second factor the password is only the first step: it
+// answers the user and ErrMFARequired, resetting nothing (the attempt stays
+// counted toward the throttle until SecondFactor completes the sign-in, so
+// knowing the password buys no extra guesses at codes).
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (*models.User, error) {
-	return s.check(ctx, email, password, ip, func(tx models.Tx, u *models.User) error {
+	return s.check(ctx, email, password, ip, true, func(tx models.Tx, u *models.User) error {
 		if err := tx.Users.RecordSignIn(ctx, u.ID, s.clock.Now()); err != nil {
 			return err
 		}
@@ -271,7 +281,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, in Passwor
 	if len(errs) > 0 {
 		return 0, errs
 	}
-	_, err := s.check(ctx, u.Email, in.Current, ip, nil)
+	_, err := s.check(ctx, u.Email, in.Current, ip, false, nil)
 	if errors.Is(err, ErrBadCredentials) {
 		return 0, FieldErrors{"current_password": "Current password is incorrect"}
 	}
@@ -410,7 +420,10 @@ func (s *Service) change(ctx context.Context, by Actor, action string, u *models
 // cannot slip past the limit), the same work for unknown emails, and an
 // audit entry for every refusal. On success, done runs in the transaction
 // that also resets the throttle and upgrades an outdated hash.
-func (s *Service) check(ctx context.Context, email, password, ip string, done func(tx models.Tx, u *models.User) error) (*models.User, error) {
+//
+// With firstStep set, a user with a second factor gets ErrMFARequired: the
+// throttle is not reset and done does not run.
+func (s *Service) check(ctx context.Context, email, password, ip string, firstStep bool, done func(tx models.Tx, u *models.User) error) (*models.User, error) {
 	email = models.NormalizeEmail(email)
 	ticket, err := s.hasher.Enter()
 	if err != nil {
@@ -459,22 +472,28 @@ func (s *Service) check(ctx context.Context, email, password, ip string, done fu
 			newHash = h
 		}
 	}
+	partial := firstStep && u.HasMFA()
 	err = models.InTx(ctx, s.db, func(tx models.Tx) error {
-		if err := tx.Throttles(s.key).Reset(ctx, email, client); err != nil {
-			return err
+		if !partial {
+			if err := tx.Throttles(s.key).Reset(ctx, email, client); err != nil {
+				return err
+			}
 		}
 		if newHash != "" {
 			if _, err := tx.Users.SetPasswordHash(ctx, u.ID, newHash, false); err != nil {
 				return err
 			}
 		}
-		if done != nil {
+		if done != nil && !partial {
 			return done(tx, u)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if partial {
+		return u, ErrMFARequired
 	}
 	return u, nil
 }

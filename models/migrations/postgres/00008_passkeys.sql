@@ -1,0 +1,17 @@
+-- Passkeys (WebAuthn credentials): several per user, each named. The
+-- credential (public key, sign count, flags) is kept as the JSON of
+-- go-webauthn's Credential; credential_id (base64url) finds it at sign-in.
+
+-- +goose Up
+CREATE TABLE IF NOT EXISTS passkeys (
+    id bigserial PRIMARY KEY,
+    user_id bigint NOT NULL,
+    name character varying(60) NOT NULL,
+    credential_id character varying(1400) NOT NULL,
+    credential text NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    last_used_at timestamp with time zone,
+    CONSTRAINT fk_passkeys_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_passkeys_credential_id ON passkeys (credential_id);
+CREATE INDEX IF NOT EXISTS idx_passkeys_user ON passkeys (user_id);
