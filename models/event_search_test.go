@@ -196,7 +196,6 @@ func TestSearchSameOnBothDatabases(t *testing.T) {
 		order             models.EventOrder
 		tag               string
 		limit             int
-		skipSmallTerms    bool
 	}
 	var variants []variant
 	viewers := map[string]func(side) (*models.User, bool){
