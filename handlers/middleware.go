@@ -374,9 +374,11 @@ const headKey = "planner.head"
 // methodRules makes every GET route answer HEAD, and a known path asked
 // with a method it has no route for answer 405 with Allow (Echo v4 would
 // answer both with 404, or let a group's catch-all refuse them for another
-// reason). It runs before routing; routes lists what routes.go registered,
-// read once when the first request comes.
-func methodRules(e *echo.Echo) (pre, restore echo.MiddlewareFunc) {
+// reason). pre runs before routing and only turns HEAD into GET; check runs
+// after it, gives the handlers the real method back, and looks at what
+// Echo's routing chose: a real route costs one map lookup, and only a
+// request that found none is probed for the methods its path has.
+func methodRules(e *echo.Echo) (pre, check echo.MiddlewareFunc) {
 	var once sync.Once
 	real := map[string]bool{} // "GET /events/:id"
 	load := func() {
@@ -386,36 +388,35 @@ func methodRules(e *echo.Echo) (pre, restore echo.MiddlewareFunc) {
 			}
 		}
 	}
-	routed := func(c echo.Context, method, path string) bool {
-		e.Router().Find(method, path, c)
-		return real[method+" "+c.Path()]
-	}
 	pre = func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			once.Do(load)
-			r := c.Request()
-			if r.Method == http.MethodOptions { // CORS preflights, answered by apiCORS
-				return next(c)
-			}
-			if r.Method == http.MethodHead {
+			if r := c.Request(); r.Method == http.MethodHead {
 				r.Method = http.MethodGet
 				c.Set(headKey, true)
 			}
-			path := echo.GetPath(r)
-			if routed(c, r.Method, path) {
-				return next(c)
+			return next(c)
+		}
+	}
+	check = func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			once.Do(load)
+			r := c.Request()
+			method := r.Method
+			if c.Get(headKey) == true {
+				r.Method = http.MethodHead // routed as GET; handlers and logs see HEAD
+			}
+			if method == http.MethodOptions || real[method+" "+c.Path()] {
+				return next(c) // OPTIONS: CORS preflights, answered by apiCORS
 			}
 			var allow []string
+			probe := e.NewContext(r, nil)
 			for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-				if routed(c, m, path) {
+				if e.Router().Find(m, echo.GetPath(r), probe); real[m+" "+probe.Path()] {
 					allow = append(allow, m)
 					if m == http.MethodGet {
 						allow = append(allow, http.MethodHead)
 					}
 				}
-			}
-			if c.Get(headKey) == true {
-				r.Method = http.MethodHead
 			}
 			if len(allow) == 0 {
 				return next(c) // unknown path: the 404
@@ -424,17 +425,7 @@ func methodRules(e *echo.Echo) (pre, restore echo.MiddlewareFunc) {
 			return echo.NewHTTPError(http.StatusMethodNotAllowed, "Method not allowed")
 		}
 	}
-	// restore gives handlers and logs the real method back once the GET
-	// route is chosen.
-	restore = func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.Get(headKey) == true {
-				c.Request().Method = http.MethodHead
-			}
-			return next(c)
-		}
-	}
-	return pre, restore
+	return pre, check
 }
 
 // authAndCacheHeaders keeps two HTTP rules on every answer, whatever code

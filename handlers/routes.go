@@ -22,20 +22,20 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	secure := s.cfg.Secure()
 	assets := static.Version()
 
-	// Every request: bounded request id, HEAD for every GET and 405 with
-	// Allow for a known path's wrong method, WWW-Authenticate on every 401 and
-	// no-store for bearer callers, request log, recover, the request
-	// deadline (PLANNER_REQUEST_TIMEOUT), body limit,
-	// security headers, CORS (for /api only, but on every request so that
-	// preflights of any /api path are answered), the assets version.
-	headAndAllow, headRestore := methodRules(e)
-	e.Pre(boundRequestID, headAndAllow)
+	// Every request: bounded request id and HEAD routed as GET (before
+	// routing); WWW-Authenticate on every 401 and no-store for bearer
+	// callers, request id, request log, recover, 405 with Allow for a known
+	// path's wrong method, the request deadline (PLANNER_REQUEST_TIMEOUT),
+	// body limit, security headers, CORS (for /api only, but on every request
+	// so that preflights of any /api path are answered), the assets version.
+	headAsGet, methodCheck := methodRules(e)
+	e.Pre(boundRequestID, headAsGet)
 	e.Use(
-		headRestore,
 		authAndCacheHeaders,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: requestIDs()}),
 		requestLogger(s.log),
 		recoverPanics(s.log),
+		methodCheck,
 		deadline(s.cfg.RequestTimeout),
 		middleware.BodyLimit(BodyLimit),
 		securityHeaders(secure),
