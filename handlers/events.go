@@ -107,7 +107,19 @@ func (h *Events) Index(c echo.Context) error {
 	}
 	l := views.EventList{Q: q.Q, Tag: q.Tag}
 	for i := range list.Events {
-		l.Events = append(l.Events, h.view(&list.Events[i], q.Viewer))
+		e := &list.Events[i]
+		name, id := "No date", "undated"
+		switch {
+		case e.StartsAt != nil && !e.StartsAt.Before(list.Now): // as the listing split them
+			name, id = "Upcoming", "upcoming"
+		case e.StartsAt != nil:
+			name, id = "Past", "past"
+		}
+		if n := len(l.Groups); n == 0 || l.Groups[n-1].ID != id {
+			l.Groups = append(l.Groups, views.EventGroup{Name: name, ID: id})
+		}
+		g := &l.Groups[len(l.Groups)-1]
+		g.Events = append(g.Events, h.view(e, q.Viewer))
 	}
 	l.NextURL, l.PrevURL = pageURLs("/events", map[string]string{"q": q.Q, "tag": q.Tag}, list.Next, list.Prev)
 	return render(c, http.StatusOK, views.Events(page(c, "Events"), l))
@@ -216,13 +228,14 @@ type eventFields struct {
 	formState
 }
 
-// eventFormPage is one of the two pages the event form is on.
-type eventFormPage struct{ title, action, submit string }
+// eventFormPage is one of the two pages the event form is on; flash is
+// the notice the event's page shows once the form is saved.
+type eventFormPage struct{ title, action, submit, flash string }
 
-var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event"}
+var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event", flash: "event_created"}
 
 func editEventPage(e *models.Event) eventFormPage {
-	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes"}
+	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes", flash: "event_updated"}
 }
 
 // New renders the empty event form.
@@ -284,6 +297,7 @@ func (h *Events) save(c echo.Context, at eventFormPage, store func(ctx context.C
 	if err != nil {
 		return err
 	}
+	setFlash(c, h.secure, at.flash)
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", id))
 }
 
@@ -300,6 +314,7 @@ func (h *Events) Delete(c echo.Context) error {
 	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
+	setFlash(c, h.secure, "event_deleted")
 	return c.Redirect(http.StatusSeeOther, "/events")
 }
 
