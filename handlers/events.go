@@ -171,7 +171,11 @@ func (h *Events) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Event(page(c, e.Title), v))
+	p := page(c, e.Title)
+	if v.Image != "" {
+		p.Scripts = []string{"event-page.js"} // takes a broken image out of the page
+	}
+	return render(c, http.StatusOK, views.Event(p, v))
 }
 
 // keyOK checks a share link's key against the event it claims to open.
