@@ -414,7 +414,17 @@ func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 }
 
 func (h *Events) form(c echo.Context, status int, at eventFormPage, f *eventFields) error {
-	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, commonZones))
+	zone := h.timezone
+	if name := strings.TrimSpace(f.Timezone); models.ValidTimezone(name) {
+		zone = zoneOr(name, h.timezone)
+	}
+	hints := views.TimeHints{Zone: zone.String(), Shown: map[string]string{}}
+	for name, value := range map[string]string{"starts_at": f.StartsAt, "ends_at": f.EndsAt} {
+		if t, err := parseLocal(value, zone); err == nil && t != nil {
+			hints.Shown[name] = formatWhen(t, nil, zone) + " " + zoneLabel(*t, zone)
+		}
+	}
+	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, commonZones, hints))
 }
 
 // input reads the form into an event input, with a message per bad field.

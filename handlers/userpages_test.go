@@ -225,3 +225,40 @@ func TestSignOutEverywhereAsksFirst(t *testing.T) {
 	}
 	assertAudit(t, app, models.ActionSignoutAll, 1)
 }
+
+// TestEventFormTimeHints: the browser shows datetime-local fields in its
+// own locale's format, which the page cannot set, so each says how its
+// value is read (24-hour, in the event's zone) and how the pages will show
+// what was entered; the hint is linked to the field, and so is an error.
+func TestEventFormTimeHints(t *testing.T) {
+	f := newEventFixture(t)
+	rec := f.owner.get("/events/new")
+	hint := testid(t, rec, "hint-starts_at")
+	if !strings.Contains(hint, "In UTC, 24-hour clock") || strings.Contains(hint, "Shown on") {
+		t.Fatalf("new form's hint %q", hint)
+	}
+	if by, _ := doc(t, rec).Find("#starts_at").Attr("aria-describedby"); by != "starts_at-hint" {
+		t.Fatalf("starts_at aria-describedby %q", by)
+	}
+	form := eventForm("Berlin night")
+	form.Set("timezone", "Europe/Berlin")
+	rec = f.owner.post("/events", form)
+	loc := rec.Header().Get("Location")
+	rec = f.owner.get(loc + "/edit")
+	for name, want := range map[string]string{"starts_at": "Sat 1 Mar 2031, 18:00 Europe/Berlin (CET)", "ends_at": "Sat 1 Mar 2031, 20:30 Europe/Berlin (CET)"} {
+		hint := testid(t, rec, "hint-"+name)
+		if !strings.Contains(hint, "In Europe/Berlin, 24-hour clock") || !strings.Contains(hint, "Shown on the event's page as "+want) {
+			t.Errorf("%s hint %q, want the zone and %q", name, hint, want)
+		}
+	}
+	// The page shows the time exactly as the hint said.
+	if got := testid(t, f.owner.get(loc), "event-when"); got != "Sat 1 Mar 2031, 18:00 – 20:30" {
+		t.Errorf("event page shows %q", got)
+	}
+	bad := eventForm("Berlin night")
+	bad.Set("ends_at", "2031-03-01T17:00")
+	rec = f.owner.post(loc+"/edit", bad)
+	if by, _ := doc(t, rec).Find("#ends_at").Attr("aria-describedby"); by != "ends_at-hint ends_at-error" {
+		t.Errorf("a bad ends_at is described by %q", by)
+	}
+}
