@@ -1511,7 +1511,7 @@ func timeField(f Form, h TimeHints, name, label string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 129, ", 24-hour clock, such as 2031-03-01 18:00 (your browser may show the picker its own way). ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 129, " time. Your browser draws this picker in its own format (perhaps with AM/PM); Planner shows times on a 24-hour clock. ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
