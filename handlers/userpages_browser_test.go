@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -48,6 +50,15 @@ func TestBrowserLongTextFits(t *testing.T) {
 	id, pid := fmt.Sprint(e.ID), fmt.Sprint(pe.ID)
 
 	base := app.serve(t)
+	hostSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!DOCTYPE html><html lang="en"><head><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Host</title><style>.columns { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }</style></head>
+<body><div class="columns"><div data-planner-events data-title="%s"></div><p>Other column</p></div>
+<script src="%s/static/widget.js" async></script></body></html>`, unbroken(100), base)
+	}))
+	t.Cleanup(hostSrv.Close)
+	host := strings.Replace(hostSrv.URL, "127.0.0.1", "localhost", 1)
 	ctx := browser(t)
 	q := url.QueryEscape(unbroken(180))
 	anonymous := []string{"/", "/events", "/events?q=" + q, "/events/" + id, "/widget"}
@@ -57,7 +68,7 @@ func TestBrowserLongTextFits(t *testing.T) {
 
 	fits := func(who, path string, w int) {
 		t.Helper()
-		if path == "/widget" {
+		if path == "/widget" || strings.HasPrefix(path, "another site") {
 			readWidgets(t, ctx) // wait for the preview to fill
 		}
 		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
@@ -84,6 +95,11 @@ func TestBrowserLongTextFits(t *testing.T) {
 		for _, p := range anonymous {
 			open("anon", p, w)
 		}
+		// The widget on another site, in a column of the host's grid.
+		if err := chromedp.Do(ctx, chromedp.Navigate(host)); err != nil {
+			t.Fatal(err)
+		}
+		fits("anon", "another site's page with the widget", w)
 		if err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/login"),
 			chromedp.SendKeys(chromedp.ID("email"), email),
