@@ -66,6 +66,7 @@ func TestBrowserLongTextFits(t *testing.T) {
 		"/events/mine", "/events/" + id, "/events/" + pid, "/events/" + id + "/edit", "/events/" + id + "/delete",
 		"/events/" + id + "/attendees", "/events/new", "/account", "/account/signout-all", "/widget"}
 
+	shots := 0
 	fits := func(who, path string, w int) {
 		t.Helper()
 		if path == "/widget" || strings.HasPrefix(path, "another site") {
@@ -78,7 +79,9 @@ func TestBrowserLongTextFits(t *testing.T) {
 		if got[0] > got[1] {
 			t.Errorf("%s %s at %d px: the page is %d px wide", who, path, w, got[0])
 		}
-		screenshot(t, ctx, fmt.Sprintf("long-%s-%d-%s.png", who, w, strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "_").Replace(path[:min(len(path), 40)])))
+		shots++
+		screenshot(t, ctx, fmt.Sprintf("long-%s-%d-%02d-%s.png", who, w, shots,
+			strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "_", " ", "_").Replace(path[:min(len(path), 30)])))
 	}
 	open := func(who, path string, w int) {
 		t.Helper()
@@ -100,6 +103,11 @@ func TestBrowserLongTextFits(t *testing.T) {
 			t.Fatal(err)
 		}
 		fits("anon", "another site's page with the widget", w)
+		// The widget names the zone as the pages do, not by an alias.
+		if got := readWidgets(t, ctx); len(got) != 1 || len(got[0].Shown) == 0 ||
+			!strings.HasSuffix(got[0].Shown[0], " America/Argentina/Buenos_Aires (GMT-3)") {
+			t.Errorf("widget times %+v", got)
+		}
 		if err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/login"),
 			chromedp.SendKeys(chromedp.ID("email"), email),

@@ -63,13 +63,16 @@
         weekday: "short", day: "numeric", month: "short", year: "numeric",
         hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
       };
-      let f;
+      // name is the zone as Planner names it (Intl may give an older alias,
+      // "America/Buenos_Aires" for "America/Argentina/Buenos_Aires").
+      let f, name = timeZone || visitorZone;
       try {
         f = new Intl.DateTimeFormat("en-US", timeZone ? { ...opts, timeZone } : opts);
       } catch {
         f = new Intl.DateTimeFormat("en-US", { ...opts, timeZone: "UTC" }); // a zone this browser does not know
+        name = "UTC";
       }
-      formats.set(key, f);
+      formats.set(key, { f, name });
     }
     return formats.get(key);
   }
@@ -119,8 +122,7 @@
   function when(startsAt, endsAt, timeZone) {
     const start = parseDate(startsAt);
     if (!start) return TEXT.undated;
-    const f = dates(timeZone);
-    const zone = f.resolvedOptions().timeZone;
+    const { f, name: zone } = dates(timeZone);
     const s = parts(f, start);
     const day = (p) => p.weekday + " " + p.day + " " + p.month + " " + p.year;
     let out = day(s) + ", " + s.hour + ":" + s.minute;
