@@ -159,6 +159,12 @@ func (a *Account) ChangePassword(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
+// ConfirmSignOutAll asks before ending every session: the account page
+// links here, and only the form on this page does it.
+func (a *Account) ConfirmSignOutAll(c echo.Context) error {
+	return render(c, http.StatusOK, views.SignOutAllConfirm(page(c, "Sign out everywhere")))
+}
+
 // SignOutAll ends every session and token of the user, this one included.
 func (a *Account) SignOutAll(c echo.Context) error {
 	p := principalOf(c)

@@ -478,6 +478,12 @@ func authzTable() []authzRow {
 					t.Fatal("feed token not rotated")
 				}
 			}}}},
+		{"GET", "/account/signout-all", []authzCase{{path: pathOf("/account/signout-all"), want: signedIn(oLogin(), o200()),
+			check: func(t *testing.T, x *cell) {
+				if testid(t, x.rec, "confirm-signout-all") == "" {
+					t.Fatal("no confirmation button")
+				}
+			}}}},
 		{"POST", "/account/signout-all", []authzCase{{path: pathOf("/account/signout-all"), want: signedIn(oLogin(), o303("/login")),
 			check: func(t *testing.T, x *cell) {
 				if u := userState(t, x, x.caller); u.TokenVersion == x.caller.TokenVersion {

@@ -107,7 +107,19 @@ func (h *Events) Index(c echo.Context) error {
 	}
 	l := views.EventList{Q: q.Q, Tag: q.Tag}
 	for i := range list.Events {
-		l.Events = append(l.Events, h.view(&list.Events[i], q.Viewer))
+		e := &list.Events[i]
+		name, id := "No date", "undated"
+		switch {
+		case e.StartsAt != nil && !e.StartsAt.Before(list.Now): // as the listing split them
+			name, id = "Upcoming", "upcoming"
+		case e.StartsAt != nil:
+			name, id = "Past", "past"
+		}
+		if n := len(l.Groups); n == 0 || l.Groups[n-1].ID != id {
+			l.Groups = append(l.Groups, views.EventGroup{Name: name, ID: id})
+		}
+		g := &l.Groups[len(l.Groups)-1]
+		g.Events = append(g.Events, h.view(e, q.Viewer))
 	}
 	l.NextURL, l.PrevURL = pageURLs("/events", map[string]string{"q": q.Q, "tag": q.Tag}, list.Next, list.Prev)
 	return render(c, http.StatusOK, views.Events(page(c, "Events"), l))
@@ -159,7 +171,11 @@ func (h *Events) Show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Event(page(c, e.Title), v))
+	p := page(c, e.Title)
+	if v.Image != "" {
+		p.Scripts = []string{"event-page.js"} // takes a broken image out of the page
+	}
+	return render(c, http.StatusOK, views.Event(p, v))
 }
 
 // keyOK checks a share link's key against the event it claims to open.
@@ -216,13 +232,14 @@ type eventFields struct {
 	formState
 }
 
-// eventFormPage is one of the two pages the event form is on.
-type eventFormPage struct{ title, action, submit string }
+// eventFormPage is one of the two pages the event form is on; flash is
+// the notice the event's page shows once the form is saved.
+type eventFormPage struct{ title, action, submit, flash string }
 
-var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event"}
+var newEventPage = eventFormPage{title: "New event", action: "/events", submit: "Create event", flash: "event_created"}
 
 func editEventPage(e *models.Event) eventFormPage {
-	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes"}
+	return eventFormPage{title: "Edit event", action: fmt.Sprintf("/events/%d/edit", e.ID), submit: "Save changes", flash: "event_updated"}
 }
 
 // New renders the empty event form.
@@ -284,6 +301,7 @@ func (h *Events) save(c echo.Context, at eventFormPage, store func(ctx context.C
 	if err != nil {
 		return err
 	}
+	setFlash(c, h.secure, at.flash)
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/events/%d", id))
 }
 
@@ -300,6 +318,7 @@ func (h *Events) Delete(c echo.Context) error {
 	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
+	setFlash(c, h.secure, "event_deleted")
 	return c.Redirect(http.StatusSeeOther, "/events")
 }
 
@@ -395,7 +414,17 @@ func deleteEvent(c echo.Context, events eventStore, e *models.Event) error {
 }
 
 func (h *Events) form(c echo.Context, status int, at eventFormPage, f *eventFields) error {
-	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, commonZones))
+	zone := h.timezone
+	if name := strings.TrimSpace(f.Timezone); models.ValidTimezone(name) {
+		zone = zoneOr(name, h.timezone)
+	}
+	hints := views.TimeHints{Zone: zone.String(), Shown: map[string]string{}}
+	for name, value := range map[string]string{"starts_at": f.StartsAt, "ends_at": f.EndsAt} {
+		if t, err := parseLocal(value, zone); err == nil && t != nil {
+			hints.Shown[name] = formatWhen(t, nil, zone) + " " + zoneLabel(*t, zone)
+		}
+	}
+	return render(c, status, views.EventForm(page(c, at.title), viewForm(f), at.action, at.submit, commonZones, hints))
 }
 
 // input reads the form into an event input, with a message per bad field.

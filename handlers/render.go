@@ -58,6 +58,8 @@ var flashMessages = map[string]string{
 	"rsvp_cancelled":     "Your RSVP has been cancelled.",
 	"share_on":           "The share link is on. Anyone with it can see the event.",
 	"share_off":          "The share link is off. It no longer opens the event.",
+	"event_created":      "The event has been created.",
+	"event_updated":      "Your changes to the event have been saved.",
 }
 
 const flashCookie = "planner_flash"

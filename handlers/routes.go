@@ -105,6 +105,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	pages.GET("/account", f.account.Show, signedIn...)
 	pages.POST("/account", f.account.UpdateName, signedIn...)
 	pages.POST("/account/password", f.account.ChangePassword, recentBcrypt...)
+	pages.GET("/account/signout-all", f.account.ConfirmSignOutAll, signedIn...) // asks first, like deleting an event
 	pages.POST("/account/signout-all", f.account.SignOutAll, signedIn...)
 	pages.POST("/account/timezone", f.account.UpdateTimezone, signedIn...)
 	pages.POST("/account/calendar", f.account.RotateCalendar, signedIn...)

@@ -54,6 +54,10 @@ type EventPage struct {
 	Events []Event
 	Next   string // "" when this is the last page
 	Prev   string // "" when this is the first page
+	// Now is the moment the listing measures "upcoming" and "past" from:
+	// the first page's, carried on by every cursor, so a page can say
+	// where its events belong exactly as the listing split them.
+	Now time.Time
 }
 
 // cursor is the position of one event in a listing. It carries the moment
@@ -225,7 +229,7 @@ func (s *Events) list(ctx context.Context, q EventQuery) (EventPage, error) {
 		foundSeg[i], foundSeg[j] = foundSeg[j], foundSeg[i]
 	})
 	found, foundSeg = found[:n], foundSeg[:n]
-	page := EventPage{Events: found}
+	page := EventPage{Events: found, Now: now}
 	key := func(i int) string {
 		c := cursor{Order: q.Order, Seg: foundSeg[i], ID: found[i].ID, Now: now.Unix()}
 		if found[i].StartsAt != nil {

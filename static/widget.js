@@ -49,9 +49,11 @@
     full: "Full: waitlist open",
   };
 
-  // Times are shown as Planner's pages show them: in the event's own time
-  // zone, named, and in the visitor's zone too when it differs. undefined
-  // picks the visitor's own locale.
+  // Times are shown as Planner's pages show them, whatever the visitor's
+  // locale: "Sat 1 Mar 2031, 18:00 – 20:00", a 24-hour clock, in the
+  // event's own time zone with the zone's name, and in the visitor's zone
+  // too when it differs. Intl gives the parts (in English, as the rest of
+  // the widget's text); the shape is put together here.
   const visitorZone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
   const formats = new Map();
   function dates(timeZone) {
@@ -59,19 +61,38 @@
     if (!formats.has(key)) {
       const opts = {
         weekday: "short", day: "numeric", month: "short", year: "numeric",
-        hour: "numeric", minute: "2-digit", timeZoneName: "short",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
       };
-      let f;
+      // name is the zone as Planner names it (Intl may give an older alias,
+      // "America/Buenos_Aires" for "America/Argentina/Buenos_Aires").
+      let f, name = timeZone || visitorZone;
       try {
-        f = new Intl.DateTimeFormat(undefined, timeZone ? { ...opts, timeZone } : opts);
+        f = new Intl.DateTimeFormat("en-US", timeZone ? { ...opts, timeZone } : opts);
       } catch {
-        f = new Intl.DateTimeFormat(undefined, opts); // a zone this browser does not know
+        f = new Intl.DateTimeFormat("en-US", { ...opts, timeZone: "UTC" }); // a zone this browser does not know
+        name = "UTC";
       }
-      formats.set(key, f);
+      formats.set(key, { f, name });
     }
     return formats.get(key);
   }
 
+  // parts is a date's pieces in f: { weekday, day, month, year, hour,
+  // minute, timeZoneName }.
+  function parts(f, d) {
+    const out = {};
+    for (const p of f.formatToParts(d)) out[p.type] = p.value;
+    // Some engines write midnight as 24 even with h23.
+    if (out.hour === "24") out.hour = "00";
+    return out;
+  }
+
+  // zoneName names a zone as the pages do: "Europe/Berlin (GMT+1)", or
+  // just "UTC".
+  function zoneName(zone, abbr) {
+    if (!abbr || abbr === zone) return zone;
+    return zone + " (" + abbr + ")";
+  }
   // el makes an element whose text, if any, is set as text.
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -95,18 +116,22 @@
     return d && !Number.isNaN(d.getTime()) ? d : null;
   }
 
-  // when is "Sun, 1 Jun 2031, 19:00 – 22:00 CEST" in the visitor's locale
-  // and timeZone (the visitor's own when undefined), or a plain note for
-  // undated events.
+  // when is "Sun 1 Jun 2031, 19:00 – 22:00 Europe/Berlin (GMT+2)" in
+  // timeZone (the visitor's own when undefined), or a plain note for
+  // undated events. The end's date is left out when it is the same day.
   function when(startsAt, endsAt, timeZone) {
     const start = parseDate(startsAt);
     if (!start) return TEXT.undated;
+    const { f, name: zone } = dates(timeZone);
+    const s = parts(f, start);
+    const day = (p) => p.weekday + " " + p.day + " " + p.month + " " + p.year;
+    let out = day(s) + ", " + s.hour + ":" + s.minute;
     const end = parseDate(endsAt);
-    const f = dates(timeZone);
-    if (end && end > start && typeof f.formatRange === "function") {
-      return f.formatRange(start, end);
+    if (end && end > start) {
+      const e = parts(f, end);
+      out += " – " + (day(e) === day(s) ? "" : day(e) + ", ") + e.hour + ":" + e.minute;
     }
-    return f.format(start);
+    return out + " " + zoneName(zone, s.timeZoneName);
   }
 
   // seats is "3 of 20 seats left", or a note that the event is full, for

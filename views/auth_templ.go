@@ -518,15 +518,7 @@ func Account(p Page, a AccountView, nameForm, passwordForm Form) templ.Component
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, " <section class=\"card\"><h2>Devices</h2><p class=\"muted\">See every browser and app signed in to your account, and end any of them: <a href=\"/account/sessions\" data-testid=\"sessions-link\">your sessions and devices</a>.</p></section><section class=\"card\"><h2>Sign out everywhere</h2><p class=\"muted\">Ends every session of your account, this one included, and every API token.</p><form method=\"post\" action=\"/account/signout-all\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = csrf(p).Render(ctx, templ_7745c5c3_Buffer)
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<button type=\"submit\" class=\"button danger\" data-testid=\"signout-all\">Sign out everywhere</button></form></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, " <section class=\"card\"><h2>Devices</h2><p class=\"muted\">See every browser and app signed in to your account, and end any of them: <a href=\"/account/sessions\" data-testid=\"sessions-link\">your sessions and devices</a>.</p></section><section class=\"card\"><h2>Sign out everywhere</h2><p class=\"muted\">Ends every session of your account, this one included, and every API token.</p><p><a class=\"button danger\" href=\"/account/signout-all\" data-testid=\"signout-all\">Sign out everywhere…</a></p></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -73,7 +73,7 @@ func TestLayoutEscapesAndCarriesCSRF(t *testing.T) {
 func TestFormErrorsReachScreenReaders(t *testing.T) {
 	var buf bytes.Buffer
 	f := Form{Values: map[string]string{"title": ""}, Errors: map[string]string{"title": "Enter a title", "description": "Too long", "visibility": "Pick one"}}
-	if err := EventForm(Page{}, f, "/events", "Create", []string{"UTC"}).Render(context.Background(), &buf); err != nil {
+	if err := EventForm(Page{}, f, "/events", "Create", []string{"UTC"}, TimeHints{Zone: "UTC"}).Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	d, err := goquery.NewDocumentFromReader(&buf)

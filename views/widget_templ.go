@@ -73,14 +73,14 @@ func Widget(p Page, w WidgetPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre></section><section class=\"card\" aria-labelledby=\"options-title\"><h2 id=\"options-title\">Options</h2><p>Set these attributes on the <code>div</code>:</p><dl class=\"facts\"><dt><code>data-limit</code></dt><dd>How many events to show, from 1 to 50. Default: 5.</dd><dt><code>data-tag</code></dt><dd>Only events with this tag, such as <code>data-tag=\"python\"</code>. Default: every tag.</dd><dt><code>data-title</code></dt><dd>The heading above the list; <code>data-title=\"\"</code> shows none. Default: “Upcoming events”.</dd></dl><p>Several lists with different tags can share one page: the script fills every <code>div</code> that has <code>data-planner-events</code>.</p></section><section class=\"card\" aria-labelledby=\"notes-title\"><h2 id=\"notes-title\">Good to know</h2><ul><li><strong>Only public events.</strong> The widget sends no cookies, so it shows what anyone may see, even to visitors who are signed in to Planner.</li><li><strong>Safe on your page.</strong> Event text is shown as text, never run as HTML, and the list lives in its own shadow root, so your styles and the widget's cannot clash.</li><li><strong>Styling.</strong> The widget takes your page's font and text colour. Tune it with the CSS properties <code>--planner-accent</code>, <code>--planner-link-color</code>, <code>--planner-border</code> and <code>--planner-background</code>, or style its parts, for example <code>[data-planner-events]::part(event-title)</code>.</li><li><strong>Dates</strong> are shown in each visitor's own language and time zone.</li><li><strong>Content-Security-Policy.</strong> If your site has one, allow Planner as a source of scripts, styles and requests: <code data-testid=\"widget-csp\">script-src ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</code></pre></section><section class=\"card\" aria-labelledby=\"options-title\"><h2 id=\"options-title\">Options</h2><p>Set these attributes on the <code>div</code>:</p><dl class=\"facts\"><dt><code>data-limit</code></dt><dd>How many events to show, from 1 to 50. Default: 5.</dd><dt><code>data-tag</code></dt><dd>Only events with this tag, such as <code>data-tag=\"python\"</code>. Default: every tag.</dd><dt><code>data-title</code></dt><dd>The heading above the list; <code>data-title=\"\"</code> shows none. Default: “Upcoming events”.</dd></dl><p>Several lists with different tags can share one page: the script fills every <code>div</code> that has <code>data-planner-events</code>.</p></section><section class=\"card\" aria-labelledby=\"notes-title\"><h2 id=\"notes-title\">Good to know</h2><ul><li><strong>Only public events.</strong> The widget sends no cookies, so it shows what anyone may see, even to visitors who are signed in to Planner.</li><li><strong>Safe on your page.</strong> Event text is shown as text, never run as HTML, and the list lives in its own shadow root, so your styles and the widget's cannot clash.</li><li><strong>Styling.</strong> The widget takes your page's font and text colour. Tune it with the CSS properties <code>--planner-accent</code>, <code>--planner-link-color</code>, <code>--planner-border</code> and <code>--planner-background</code>, or style its parts, for example <code>[data-planner-events]::part(event-title)</code>.</li><li><strong>Dates</strong> are shown as on Planner's pages, such as “Sat 1 Mar 2031, 18:00 UTC”: a 24-hour clock, in each event's own time zone, and in the visitor's zone too when it differs.</li><li><strong>Content-Security-Policy.</strong> If your site has one, allow Planner as a source of scripts, styles and requests: <code data-testid=\"widget-csp\">script-src ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(w.Origin)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 66, Col: 57}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 67, Col: 57}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
@@ -93,7 +93,7 @@ func Widget(p Page, w WidgetPage) templ.Component {
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(w.Origin)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 66, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 67, Col: 81}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
@@ -106,7 +106,7 @@ func Widget(p Page, w WidgetPage) templ.Component {
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(w.Origin)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 66, Col: 107}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 67, Col: 107}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
