@@ -45,15 +45,14 @@ type ChartLabel struct {
 	X      float64 // %
 	Y      int     // px
 	Text   string
-	Anchor string // text-anchor of an x label: middle, or end for the last
+	Minor  bool // an x label that narrow screens leave out
 }
 
-// ChartLegend is one legend entry.
+// ChartLegend is one legend entry, Offset px right of the plot's left edge.
 type ChartLegend struct {
-	X     float64 // %
-	Y     int
-	Class string
-	Name  string
+	Offset, Y int
+	Class     string
+	Name      string
 }
 
 // I formats an int for an SVG attribute.
@@ -66,7 +65,7 @@ func Pct(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) + "%" }
 // (right-aligned at 1 % short of the plot), a little on the right.
 const (
 	chartLeft  = 12.0
-	chartRight = 2.0
+	chartRight = 5.0 // half a label past the last day's middle
 )
 
 // NewChart lays out series over days (labels, oldest first) in a chart
@@ -97,18 +96,16 @@ func NewChart(title string, days []string, height int, series ...ChartSeries) Ch
 				Class: s.Class, Value: v, Label: fmt.Sprintf("%s: %d %s", day, v, s.Name),
 			})
 		}
-		// Every fifth day and the last: at 12 px, "MM-DD" needs about
-		// 35 px, which five days have even on a 320 px phone.
-		if d%5 == 0 || d == len(days)-1 {
+		// Every fifth day counting back from the last, so the newest day
+		// is always labelled and the labels are evenly spaced: at 12 px,
+		// "MM-DD" needs about 35 px, which five days have on a 360 px
+		// phone. Every other label is "minor", which narrower screens hide.
+		if back := len(days) - 1 - d; back%5 == 0 {
 			text := day
 			if len(day) == 10 {
 				text = day[5:] // MM-DD
 			}
-			l := ChartLabel{X: c.PlotX + slot*(float64(d)+0.5), Y: c.PlotY + c.PlotH + 18, Text: text, Anchor: "middle"}
-			if d == len(days)-1 && d > 0 {
-				l.X, l.Anchor = c.PlotX+c.PlotW, "end" // flush with the plot's edge, never cut off
-			}
-			c.XLabels = append(c.XLabels, l)
+			c.XLabels = append(c.XLabels, ChartLabel{X: c.PlotX + slot*(float64(d)+0.5), Y: c.PlotY + c.PlotH + 18, Text: text, Minor: back%10 != 0})
 		}
 	}
 	for i := 0; i <= 4; i++ {
@@ -117,7 +114,7 @@ func NewChart(title string, days []string, height int, series ...ChartSeries) Ch
 		c.YLabels = append(c.YLabels, ChartLabel{X: c.PlotX - 1, Y: y, Text: strconv.FormatInt(v, 10)})
 	}
 	for i, s := range series {
-		c.Legend = append(c.Legend, ChartLegend{X: c.PlotX + float64(i)*40, Y: 6, Class: s.Class, Name: s.Name})
+		c.Legend = append(c.Legend, ChartLegend{Offset: i * 130, Y: 6, Class: s.Class, Name: s.Name})
 	}
 	return c
 }
