@@ -456,7 +456,7 @@ func userRowOf(t *testing.T, c *client, email string) *goqueryS {
 func TestAdminUserRowOffersWhatApplies(t *testing.T) {
 	f := newAdminFixture(t)
 	has := func(row *goqueryS, action string) bool {
-		return row.Find(`[data-testid="user-` + action + `"]`).Length() == 1
+		return row.Find(`[data-testid="user-`+action+`"]`).Length() == 1
 	}
 	row := userRowOf(t, f.admin, "target@example.com")
 	if has(row, "unlock") || row.Find(`[data-testid="user-locked"]`).Length() != 0 {

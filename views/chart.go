@@ -42,10 +42,10 @@ type ChartBar struct {
 
 // ChartLabel is an axis label or gridline position.
 type ChartLabel struct {
-	X      float64 // %
-	Y      int     // px
-	Text   string
-	Minor  bool // an x label that narrow screens leave out
+	X     float64 // %
+	Y     int     // px
+	Text  string
+	Minor bool // an x label that narrow screens leave out
 }
 
 // ChartLegend is one legend entry, Offset px right of the plot's left edge.
