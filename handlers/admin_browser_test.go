@@ -28,7 +28,7 @@ func TestBrowserAdminPagesFit(t *testing.T) {
 	admin2 := app.createUser(strings.Repeat("a", 60)+"@example.com", goodPassword, models.RoleAdmin)
 	app.createUser("ana@example.com", goodPassword, models.RoleUser)
 	title := strings.Repeat("T", 180)
-	app.createEvent(long.ID, title, "private")
+	kept := app.createEvent(long.ID, title, "private")
 	gone := app.createEvent(admin2.ID, strings.Repeat("G", 180), "public")
 	app.createEvent(root.ID, "Launch party", "public")
 	// Lock the long email's sign-in, so its row offers Unlock and the
@@ -79,7 +79,7 @@ func TestBrowserAdminPagesFit(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h)); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{"/admin", "/admin/users", "/admin/events", "/admin/audit", fmt.Sprintf("/admin/users/%d/delete", long.ID)} {
+		for _, p := range []string{"/admin", "/admin/users", "/admin/events", "/admin/audit", fmt.Sprintf("/admin/users/%d/delete", long.ID), fmt.Sprintf("/admin/events/%d/delete", kept.ID)} {
 			if err := chromedp.Do(ctx, chromedp.Navigate(base+p)); err != nil {
 				t.Fatal(err)
 			}
