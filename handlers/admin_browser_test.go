@@ -111,7 +111,25 @@ func TestBrowserAdminPagesFit(t *testing.T) {
 				if err != nil || unlock != 1 {
 					t.Errorf("%d Unlock buttons, want 1 (the locked user's) (%v)", unlock, err)
 				}
-			case p == "/admin" && size.name == "phone":
+			case p == "/admin":
+				// The six numbers fill whole rows: 6 in one on a desktop,
+				// 2 in each of 3 on a phone; the admin menu fits unscrolled.
+				rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(() => {
+					const tops = {};
+					for (const s of document.querySelectorAll('.stat')) { const y = Math.round(s.getBoundingClientRect().top); tops[y] = (tops[y] || 0) + 1; }
+					return Object.values(tops);
+				})()`))
+				want := map[string]string{"desktop": "[6]", "phone": "[2 2 2]"}[size.name]
+				if err != nil || fmt.Sprint(rows) != want {
+					t.Errorf("%s: stat cards per row %v, want %s (%v)", size.name, rows, want, err)
+				}
+				nav, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(n => [n.scrollWidth, n.clientWidth])(document.querySelector('.admin-nav'))`))
+				if err != nil || len(nav) != 2 || nav[0] > nav[1] {
+					t.Errorf("%s: admin menu %v px for %v px (%v)", size.name, nav[:1], nav[1:], err)
+				}
+				if size.name != "phone" {
+					break
+				}
 				// The smallest rendered text of the chart, in CSS px.
 				small, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`Math.min(...[...document.querySelectorAll('svg.chart text')].map(t => t.getBoundingClientRect().height))`))
 				if err != nil || small < 11 {
