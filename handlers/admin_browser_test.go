@@ -149,6 +149,31 @@ func TestBrowserAdminPagesFit(t *testing.T) {
 			}
 		}
 	}
+	// By keyboard alone on the phone: open ana's "More", tab to Promote,
+	// press Enter; the notice names her.
+	row := `[data-email="ana@example.com"]`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin/users?q=ana"),
+		chromedp.Focus(chromedp.CSS(row+` .more-actions > summary`)),
+		chromedp.KeyEvent("\r"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('`+row+` .more-actions').open`))
+	if err != nil || !open {
+		t.Fatalf("Enter on More did not open it (%v)", err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	flash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="flash"]`)))
+	if err != nil || !strings.HasPrefix(flash, "Promoted ana@example.com to admin.") {
+		t.Fatalf("after Promote by keyboard: %q (%v)", flash, err)
+	}
 	// The current page is marked in the admin menu.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/audit")); err != nil {
 		t.Fatal(err)
