@@ -603,3 +603,16 @@ func TestAdminDeleteEventAsks(t *testing.T) {
 		t.Fatal("event still there")
 	}
 }
+
+// TestFlashAboutHasFallbacks: every notice that names its subject has a
+// plain one to fall back on, and exactly one place for the subject.
+func TestFlashAboutHasFallbacks(t *testing.T) {
+	for key, text := range flashAbout {
+		if flashMessages[key] == "" {
+			t.Errorf("%s: no plain notice", key)
+		}
+		if strings.Count(text, "%") != 1 || !strings.Contains(text, "%s") {
+			t.Errorf("%s: %q needs exactly one %%s", key, text)
+		}
+	}
+}
