@@ -26,6 +26,7 @@ type userAdmin interface {
 	ResetMFA(ctx context.Context, u *models.User, by account.Actor) error
 	Delete(ctx context.Context, u *models.User, by account.Actor) error
 	SessionsOf(ctx context.Context, ids []uint) ([]models.Session, error)
+	LockedUntil(ctx context.Context, emails []string) (map[string]time.Time, error)
 }
 
 // siteReader is what the admin reads about the site as a whole
@@ -66,7 +67,7 @@ func (h *Admin) Dashboard(c echo.Context) error {
 	}
 	counts := views.AdminCounts{Users: st.Users, Admins: st.Admins, Events: st.Events,
 		SignIns: st.SignIns24h, FailedSignIns: st.FailedSignIns24h, Throttled: st.ThrottledPairs}
-	chart := views.NewChart("Sign-ups and new events per day (UTC), last 30 days", st.Days, 720, 260,
+	chart := views.NewChart("Sign-ups and new events per day (UTC), last 30 days", st.Days, 260,
 		views.ChartSeries{Name: "sign-ups", Class: "series-a", Values: st.SignupsPerDay},
 		views.ChartSeries{Name: "new events", Class: "series-b", Values: st.EventsPerDay})
 	return render(c, http.StatusOK, views.AdminDashboard(page(c, "Admin"), counts, chart))
@@ -82,10 +83,16 @@ func (h *Admin) Users(c echo.Context) error {
 	}
 	v := views.AdminUsersView{Q: q.Q, Back: c.Request().URL.RequestURI()}
 	ids := make([]uint, 0, len(page.Users))
+	emails := make([]string, 0, len(page.Users))
 	for _, u := range page.Users {
 		ids = append(ids, u.ID)
+		emails = append(emails, u.Email)
 	}
 	live, err := h.accounts.SessionsOf(c.Request().Context(), ids)
+	if err != nil {
+		return err
+	}
+	locked, err := h.accounts.LockedUntil(c.Request().Context(), emails)
 	if err != nil {
 		return err
 	}
@@ -98,6 +105,9 @@ func (h *Admin) Users(c echo.Context) error {
 		// The admin's own current session is not marked: "this device"
 		// means the caller's, and these are someone else's rows.
 		r.Sessions = sessionViews(byUser[u.ID], "", h.timezone)
+		if until, ok := locked[u.Email]; ok {
+			r.LockedUntil = until.In(h.timezone).Format("15:04 MST")
+		}
 		v.Users = append(v.Users, r)
 	}
 	var next, prev string
@@ -141,9 +151,8 @@ func (h *Admin) target(c echo.Context) (*models.User, error) {
 }
 
 // userAction runs one action on the user in the path (the accounts service
-// audits it), and goes
-// back to the list with a notice. The last-admin rule answers with a
-// notice too, and changes nothing.
+// audits it), and goes back to the list with a notice naming the user. The
+// last-admin rule answers with a notice too, and changes nothing.
 func (h *Admin) userAction(c echo.Context, flash string, do func(ctx context.Context, u *models.User, by account.Actor) error) error {
 	u, err := h.target(c)
 	if err != nil {
@@ -160,7 +169,7 @@ func (h *Admin) userAction(c echo.Context, flash string, do func(ctx context.Con
 	} else if err != nil {
 		return err
 	}
-	setFlash(c, h.secure, flash)
+	setFlashAbout(c, h.secure, flash, u.Email)
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
@@ -248,32 +257,51 @@ func (h *Admin) Events(c echo.Context) error {
 	}
 	v := views.AdminEventsView{Q: q.Q}
 	for _, e := range page.Events {
-		row := views.AdminEventRow{ID: idString(e.ID), Title: e.Title, Creator: e.Creator.Email,
-			Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.timezone).Format("2006-01-02")}
-		if e.StartsAt != nil {
-			row.When = e.StartsAt.In(eventZone(&e, h.timezone)).Format("2006-01-02 15:04 MST") // the event's own zone
-		}
-		v.Events = append(v.Events, row)
+		v.Events = append(v.Events, h.eventRow(&e))
 	}
 	v.NextURL, v.PrevURL = pageURLs("/admin/events", map[string]string{"q": q.Q}, page.Next, page.Prev)
 	return render(c, http.StatusOK, views.AdminEvents(pageOf(c, "Events"), v))
 }
 
-// DeleteEvent deletes any event and audits it.
-func (h *Admin) DeleteEvent(c echo.Context) error {
+// targetEvent loads the event named in the path, private ones included.
+func (h *Admin) targetEvent(c echo.Context) (*models.Event, error) {
 	id := parseID(c.Param("id"))
 	if id == 0 {
-		return echo.ErrNotFound
+		return nil, echo.ErrNotFound
 	}
-	e, err := h.events.Get(c.Request().Context(), id)
+	return h.events.Get(c.Request().Context(), id)
+}
+
+// ConfirmDeleteEvent asks before deleting: the list's Delete is a link
+// here, so one stray click deletes nothing.
+func (h *Admin) ConfirmDeleteEvent(c echo.Context) error {
+	e, err := h.targetEvent(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.AdminEventDelete(pageOf(c, "Delete event"), h.eventRow(e)))
+}
+
+// DeleteEvent deletes any event and audits it.
+func (h *Admin) DeleteEvent(c echo.Context) error {
+	e, err := h.targetEvent(c)
 	if err != nil {
 		return err
 	}
 	if err := deleteEvent(c, h.events, e); err != nil {
 		return err
 	}
-	setFlash(c, h.secure, "event_deleted")
+	setFlashAbout(c, h.secure, "event_deleted", e.Title)
 	return c.Redirect(http.StatusSeeOther, "/admin/events")
+}
+
+func (h *Admin) eventRow(e *models.Event) views.AdminEventRow {
+	row := views.AdminEventRow{ID: idString(e.ID), Title: e.Title, Creator: e.Creator.Email,
+		Private: e.Visibility == models.VisibilityPrivate, CreatedAt: e.CreatedAt.In(h.timezone).Format("2006-01-02")}
+	if e.StartsAt != nil {
+		row.When = e.StartsAt.In(eventZone(e, h.timezone)).Format("2006-01-02 15:04 MST") // the event's own zone
+	}
+	return row
 }
 
 // auditActions are the actions the audit filter offers.

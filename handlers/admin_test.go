@@ -439,3 +439,180 @@ func TestAdminSearchHostileInput(t *testing.T) {
 		}
 	})
 }
+
+// userRowOf is the row of email on the admin's users page.
+func userRowOf(t *testing.T, c *client, email string) *goqueryS {
+	t.Helper()
+	row := doc(t, c.get("/admin/users")).Find(`[data-testid="user-row"][data-email="` + email + `"]`)
+	if row.Length() != 1 {
+		t.Fatalf("%d rows for %s", row.Length(), email)
+	}
+	return row
+}
+
+// TestAdminUserRowOffersWhatApplies: Unlock only while the user's sign-in
+// is throttled, Promote or Demote, Disable or Enable, Reset two-factor only
+// with a second factor, and every button names its user.
+func TestAdminUserRowOffersWhatApplies(t *testing.T) {
+	f := newAdminFixture(t)
+	has := func(row *goqueryS, action string) bool {
+		return row.Find(`[data-testid="user-`+action+`"]`).Length() == 1
+	}
+	row := userRowOf(t, f.admin, "target@example.com")
+	if has(row, "unlock") || row.Find(`[data-testid="user-locked"]`).Length() != 0 {
+		t.Fatal("Unlock offered for a user whose sign-in is not throttled")
+	}
+	if !has(row, "promote") || has(row, "demote") || !has(row, "disable") || has(row, "enable") || has(row, "mfa/reset") || !has(row, "revoke") {
+		t.Fatalf("actions of a plain user: %q", row.Find("button").Text())
+	}
+	if got := strings.TrimSpace(row.Find(`[data-testid="user-disable"]`).Text()); got != "Disable target@example.com" {
+		t.Fatalf("Disable button's name %q", got)
+	}
+	// Four failures: counted, not locked; the fifth locks.
+	c := f.app.client()
+	for i := 0; i < 4; i++ {
+		c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong-password"}})
+	}
+	if has(userRowOf(t, f.admin, "target@example.com"), "unlock") {
+		t.Fatal("Unlock offered before the limit")
+	}
+	c.post("/login", url.Values{"email": {"target@example.com"}, "password": {"wrong-password"}})
+	row = userRowOf(t, f.admin, "target@example.com")
+	if !has(row, "unlock") || !strings.Contains(row.Find(`[data-testid="user-locked"]`).Text(), "locked until") {
+		t.Fatal("no Unlock for a throttled user")
+	}
+	if has(userRowOf(t, f.admin, "user@example.com"), "unlock") {
+		t.Fatal("Unlock offered to another user than the throttled one")
+	}
+	f.admin.post(fmt.Sprintf("/admin/users/%d/unlock", f.target.ID), nil)
+	if has(userRowOf(t, f.admin, "target@example.com"), "unlock") {
+		t.Fatal("Unlock still offered after unlocking")
+	}
+	// The admin: Demote, not Promote. A disabled user: Enable.
+	row = userRowOf(t, f.admin, "root@example.com")
+	if !has(row, "demote") || has(row, "promote") {
+		t.Fatal("admin row: want Demote only")
+	}
+	f.admin.post(fmt.Sprintf("/admin/users/%d/disable", f.target.ID), nil)
+	row = userRowOf(t, f.admin, "target@example.com")
+	if !has(row, "enable") || has(row, "disable") {
+		t.Fatal("disabled row: want Enable only")
+	}
+}
+
+// TestAdminFlashNamesTheUser: the notice after each action names who it
+// was done to, as text.
+func TestAdminFlashNamesTheUser(t *testing.T) {
+	f := newAdminFixture(t)
+	odd := f.app.createUser("o'<b>x</b>@example.com", goodPassword, models.RoleUser)
+	id := idString(odd.ID)
+	enableTOTP(t, f.app.db, odd, time.Now())
+	for _, tc := range []struct{ action, want string }{
+		{"promote", "Promoted o'<b>x</b>@example.com to admin."},
+		{"demote", "o'<b>x</b>@example.com is no longer an admin."},
+		{"disable", "Disabled o'<b>x</b>@example.com."},
+		{"enable", "Enabled o'<b>x</b>@example.com"},
+		{"revoke", "Sessions revoked for o'<b>x</b>@example.com"},
+		{"unlock", "Sign-in throttling cleared for o'<b>x</b>@example.com."},
+		{"mfa/reset", "Two-factor sign-in is off for o'<b>x</b>@example.com."},
+		{"delete", "Deleted o'<b>x</b>@example.com and the events they created."},
+	} {
+		rec := f.admin.post("/admin/users/"+id+"/"+tc.action, url.Values{"back": {"/admin/users?q=x"}})
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("%s: %d", tc.action, rec.Code)
+		}
+		page := f.admin.get(rec.Header().Get("Location"))
+		flash := doc(t, page).Find(`[data-testid="flash"]`)
+		if !strings.HasPrefix(flash.Text(), tc.want) || flash.Find("b").Length() != 0 {
+			t.Errorf("%s: flash %q, want %q", tc.action, flash.Text(), tc.want)
+		}
+	}
+}
+
+// TestAdminFlashSubjectIsSigned: a flash cookie naming a user that the
+// server did not set (planted by a sibling origin) shows the plain notice
+// of its key, never the planted text.
+func TestAdminFlashSubjectIsSigned(t *testing.T) {
+	f := newAdminFixture(t)
+	rec := f.admin.post(fmt.Sprintf("/admin/users/%d/revoke", f.target.ID), nil)
+	set := setCookie(rec, flashCookie)
+	if set == nil {
+		t.Fatal("no flash cookie")
+	}
+	raw, _ := url.QueryUnescape(set.Value)
+	forged := strings.Replace(raw, "target@example.com", "Call +1 555 0100 now", 1)
+	other := f.app.client()
+	other.login("user@example.com", goodPassword)
+	for name, tc := range map[string]struct {
+		c     *client
+		value string
+	}{"forged subject": {f.admin, forged}, "another session": {other, raw}} {
+		req := httptest.NewRequest(http.MethodGet, "/admin/users", nil)
+		req.AddCookie(&http.Cookie{Name: flashCookie, Value: url.QueryEscape(tc.value)})
+		if tc.c == other {
+			req.URL.Path = "/account"
+		}
+		got := testid(t, tc.c.do(req), "flash")
+		if got != flashMessages["sessions_revoked"] {
+			t.Errorf("%s: flash %q", name, got)
+		}
+	}
+}
+
+// TestAdminDeleteEventAsks: Delete on the list is a link to a confirmation
+// page naming the event; only its POST deletes, with a notice naming it.
+func TestAdminDeleteEventAsks(t *testing.T) {
+	f := newAdminFixture(t)
+	list := doc(t, f.admin.get("/admin/events"))
+	if list.Find(`form[action$="/delete"]`).Length() != 0 {
+		t.Fatal("the list deletes in one click")
+	}
+	href, _ := list.Find(`[data-testid="admin-delete-event"]`).Attr("href")
+	want := fmt.Sprintf("/admin/events/%d/delete", f.event.ID)
+	if href != want {
+		t.Fatalf("delete link %q, want %q", href, want)
+	}
+	rec := f.admin.get(href)
+	if rec.Code != http.StatusOK || testid(t, rec, "delete-event-title") != "Target's private plan" ||
+		testid(t, rec, "delete-event-creator") != "target@example.com" {
+		t.Fatalf("confirmation: %d %q", rec.Code, testid(t, rec, "delete-event-title"))
+	}
+	form := doc(t, rec).Find(`form[method="post"][action="` + want + `"]`)
+	if form.Length() != 1 || form.Find(`input[name="_csrf"]`).Length() != 1 {
+		t.Fatal("no confirming form with CSRF")
+	}
+	if _, err := models.NewEvents(f.app.db).Get(context.Background(), f.event.ID); err != nil {
+		t.Fatalf("the confirmation page deleted the event: %v", err)
+	}
+	if rec := f.user.get(href); rec.Code != http.StatusForbidden {
+		t.Fatalf("a user sees the admin's confirmation: %d", rec.Code)
+	}
+	for _, bad := range []string{"/admin/events/0/delete", "/admin/events/x/delete", "/admin/events/99999/delete"} {
+		if rec := f.admin.get(bad); rec.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d", bad, rec.Code)
+		}
+	}
+	rec = f.admin.post(want, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/events" {
+		t.Fatalf("delete: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if got := testid(t, f.admin.get("/admin/events"), "flash"); got != "Deleted the event “Target's private plan”." {
+		t.Fatalf("flash %q", got)
+	}
+	if _, err := models.NewEvents(f.app.db).Get(context.Background(), f.event.ID); err == nil {
+		t.Fatal("event still there")
+	}
+}
+
+// TestFlashAboutHasFallbacks: every notice that names its subject has a
+// plain one to fall back on, and exactly one place for the subject.
+func TestFlashAboutHasFallbacks(t *testing.T) {
+	for key, text := range flashAbout {
+		if flashMessages[key] == "" {
+			t.Errorf("%s: no plain notice", key)
+		}
+		if strings.Count(text, "%") != 1 || !strings.Contains(text, "%s") {
+			t.Errorf("%s: %q needs exactly one %%s", key, text)
+		}
+	}
+}

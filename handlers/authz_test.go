@@ -712,6 +712,12 @@ func authzTable() []authzRow {
 				}
 			}}}},
 		{"GET", "/admin/events", []authzCase{{path: pathOf("/admin/events"), want: adminOnly(o200())}}},
+		{"GET", "/admin/events/:id/delete", []authzCase{{path: eventPath("/admin/events/%d/delete", true), want: adminOnly(o200()),
+			check: func(t *testing.T, x *cell) {
+				if storedEvent(t, x, x.w.private.ID) == nil {
+					t.Fatal("the confirmation page deleted the event")
+				}
+			}}}},
 		{"POST", "/admin/events/:id/delete", []authzCase{{path: eventPath("/admin/events/%d/delete", true), want: adminOnly(o303("/admin/events")),
 			check: func(t *testing.T, x *cell) {
 				if storedEvent(t, x, x.w.private.ID) != nil {

@@ -80,8 +80,11 @@ func takeFlash(c echo.Context) string {
 		return ""
 	}
 	c.SetCookie(&http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true})
-	key, _ := url.QueryUnescape(ck.Value)
-	return flashMessages[key]
+	value, _ := url.QueryUnescape(ck.Value)
+	if msg, ok := flashAboutMessage(c, value); ok {
+		return msg
+	}
+	return flashMessages[value]
 }
 
 // assetsKey is the context key under which the assets version is kept.

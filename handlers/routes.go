@@ -147,6 +147,7 @@ func (s *Server) routes(e *echo.Echo, f features, sessions *Sessions) {
 	adm.GET("/users/:id/delete", f.admin.ConfirmDeleteUser)
 	adm.POST("/users/:id/delete", f.admin.DeleteUser)
 	adm.GET("/events", f.admin.Events)
+	adm.GET("/events/:id/delete", f.admin.ConfirmDeleteEvent)
 	adm.POST("/events/:id/delete", f.admin.DeleteEvent)
 	adm.GET("/audit", f.admin.Audit)
 

@@ -127,6 +127,38 @@ func (s *Throttles) Unlock(ctx context.Context, email string) (int64, error) {
 	return res.RowsAffected, translate("unlock sign-in throttle", res.Error)
 }
 
+// LockedUntil reports which of emails are throttled at now, from any
+// client, and until when (the latest lock of each). The admin's users page
+// offers Unlock only for these: digests are one-way, so the emails are
+// looked up by their digests, one query for the whole page.
+func (s *Throttles) LockedUntil(ctx context.Context, emails []string, now time.Time) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if len(emails) == 0 {
+		return out, nil
+	}
+	byDigest := make(map[string]string, len(emails))
+	for _, e := range emails {
+		byDigest[s.emailDigest(e)] = e
+	}
+	digests := make([]string, 0, len(byDigest))
+	for d := range byDigest {
+		digests = append(digests, d)
+	}
+	var rows []SigninThrottle
+	err := s.db.WithContext(ctx).Select("email_hash", "locked_until").
+		Where("email_hash IN ? AND locked_until > ?", digests, now.UTC()).Find(&rows).Error
+	if err != nil {
+		return nil, translate("read sign-in throttles", err)
+	}
+	for _, r := range rows {
+		e := byDigest[r.EmailHash]
+		if until, ok := out[e]; !ok || r.LockedUntil.After(until) {
+			out[e] = *r.LockedUntil
+		}
+	}
+	return out, nil
+}
+
 // Purge deletes pairs untouched since before cutoff whose locks have run out,
 // so the table does not grow with every mistyped email forever.
 func (s *Throttles) Purge(ctx context.Context, cutoff time.Time) error {

@@ -310,3 +310,28 @@ func TestThrottleReserveConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestThrottleLockedUntil: only pairs locked at now count, from any client,
+// with the latest lock of the email; failures below the limit and locks
+// that ran out do not.
+func TestThrottleLockedUntil(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, db *gorm.DB) {
+		th := models.NewThrottles(db, testThrottleKey)
+		ctx := context.Background()
+		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+		lockPair(t, th, "locked@example.com", "192.0.2.1", now)
+		lockPair(t, th, "locked@example.com", "192.0.2.2", now.Add(time.Minute))
+		reserve(t, th, "failed@example.com", "192.0.2.1", now) // one failure: not locked
+		lockPair(t, th, "expired@example.com", "192.0.2.1", now.Add(-testLock-time.Second))
+		got, err := th.LockedUntil(ctx, []string{"locked@example.com", "failed@example.com", "expired@example.com", "none@example.com"}, now.Add(2*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !got["locked@example.com"].Equal(now.Add(time.Minute+testLock)) {
+			t.Fatalf("locked: %v", got)
+		}
+		if got, err := th.LockedUntil(ctx, nil, now); err != nil || len(got) != 0 {
+			t.Fatalf("no emails: %v %v", got, err)
+		}
+	})
+}

@@ -15,48 +15,64 @@ type ChartSeries struct {
 }
 
 // Chart is a grouped bar chart laid out for inline SVG: every coordinate is
-// computed here, so the template only draws.
+// computed here, so the template only draws. Vertical positions are in px
+// (the chart has a fixed height); horizontal ones are percentages of the
+// chart's width, so the SVG needs no viewBox: it stretches to any width
+// while its text keeps the size the stylesheet gives it.
 type Chart struct {
-	Width, Height int
-	PlotX, PlotY  int // top-left corner of the plot area
-	PlotW, PlotH  int
-	Max           int64 // value of the top gridline
-	Bars          []ChartBar
-	XLabels       []ChartLabel
-	YLabels       []ChartLabel
-	Legend        []ChartLegend
-	Title         string
+	Height       int
+	PlotX, PlotW float64 // the plot area, in % of the width
+	PlotY, PlotH int     // the plot area, in px
+	Max          int64   // value of the top gridline
+	Bars         []ChartBar
+	XLabels      []ChartLabel
+	YLabels      []ChartLabel
+	Legend       []ChartLegend
+	Title        string
 }
 
 // ChartBar is one bar.
 type ChartBar struct {
-	X, Y, W, H int
-	Class      string
-	Value      int64
-	Label      string // tooltip, e.g. "2026-11-28: 3 sign-ups"
+	X, W  float64 // %
+	Y, H  int     // px
+	Class string
+	Value int64
+	Label string // tooltip, e.g. "2026-11-28: 3 sign-ups"
 }
 
 // ChartLabel is an axis label or gridline position.
 type ChartLabel struct {
-	X, Y int
-	Text string
+	X     float64 // %
+	Y     int     // px
+	Text  string
+	Minor bool // an x label that narrow screens leave out
 }
 
-// ChartLegend is one legend entry.
+// ChartLegend is one legend entry, Offset px right of the plot's left edge.
 type ChartLegend struct {
-	X, Y  int
-	Class string
-	Name  string
+	Offset, Y int
+	Class     string
+	Name      string
 }
 
 // I formats an int for an SVG attribute.
 func I(n int) string { return strconv.Itoa(n) }
 
-// NewChart lays out series over days (labels, oldest first) in a
-// width×height box.
-func NewChart(title string, days []string, width, height int, series ...ChartSeries) Chart {
-	c := Chart{Width: width, Height: height, PlotX: 44, PlotY: 28, Title: title}
-	c.PlotW, c.PlotH = width-c.PlotX-12, height-c.PlotY-36
+// Pct formats a percentage for an SVG attribute.
+func Pct(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) + "%" }
+
+// The plot's margins in % of the width: room on the left for the y labels
+// (right-aligned at 1 % short of the plot), a little on the right.
+const (
+	chartLeft  = 12.0
+	chartRight = 5.0 // half a label past the last day's middle
+)
+
+// NewChart lays out series over days (labels, oldest first) in a chart
+// height px tall.
+func NewChart(title string, days []string, height int, series ...ChartSeries) Chart {
+	c := Chart{Height: height, PlotX: chartLeft, PlotY: 28, Title: title}
+	c.PlotW, c.PlotH = 100-chartLeft-chartRight, height-c.PlotY-36
 	var top int64
 	for _, s := range series {
 		for _, v := range s.Values {
@@ -64,10 +80,11 @@ func NewChart(title string, days []string, width, height int, series ...ChartSer
 		}
 	}
 	c.Max = niceMax(top)
-	slot := float64(c.PlotW) / float64(max(1, len(days)))
-	barW := int(math.Max(1, math.Floor((slot-4)/float64(max(1, len(series))))))
+	slot := c.PlotW / float64(max(1, len(days)))
+	gap := slot * 0.2 // between days
+	barW := (slot - gap) / float64(max(1, len(series)))
 	for d, day := range days {
-		x0 := float64(c.PlotX) + slot*float64(d) + 2
+		x0 := c.PlotX + slot*float64(d) + gap/2
 		for si, s := range series {
 			v := int64(0)
 			if d < len(s.Values) {
@@ -75,25 +92,29 @@ func NewChart(title string, days []string, width, height int, series ...ChartSer
 			}
 			h := int(math.Round(float64(v) / float64(c.Max) * float64(c.PlotH)))
 			c.Bars = append(c.Bars, ChartBar{
-				X: int(x0) + si*barW, Y: c.PlotY + c.PlotH - h, W: barW, H: h,
+				X: x0 + float64(si)*barW, Y: c.PlotY + c.PlotH - h, W: barW, H: h,
 				Class: s.Class, Value: v, Label: fmt.Sprintf("%s: %d %s", day, v, s.Name),
 			})
 		}
-		if d%5 == 0 || d == len(days)-1 {
+		// Every fifth day counting back from the last, so the newest day
+		// is always labelled and the labels are evenly spaced: at 12 px,
+		// "MM-DD" needs about 35 px, which five days have on a 360 px
+		// phone. Every other label is "minor", which narrower screens hide.
+		if back := len(days) - 1 - d; back%5 == 0 {
 			text := day
 			if len(day) == 10 {
 				text = day[5:] // MM-DD
 			}
-			c.XLabels = append(c.XLabels, ChartLabel{X: int(x0 + slot/2 - 2), Y: c.PlotY + c.PlotH + 16, Text: text})
+			c.XLabels = append(c.XLabels, ChartLabel{X: c.PlotX + slot*(float64(d)+0.5), Y: c.PlotY + c.PlotH + 18, Text: text, Minor: back%10 != 0})
 		}
 	}
 	for i := 0; i <= 4; i++ {
 		v := c.Max * int64(i) / 4
 		y := c.PlotY + c.PlotH - int(math.Round(float64(c.PlotH)*float64(i)/4))
-		c.YLabels = append(c.YLabels, ChartLabel{X: c.PlotX - 6, Y: y, Text: strconv.FormatInt(v, 10)})
+		c.YLabels = append(c.YLabels, ChartLabel{X: c.PlotX - 1, Y: y, Text: strconv.FormatInt(v, 10)})
 	}
 	for i, s := range series {
-		c.Legend = append(c.Legend, ChartLegend{X: c.PlotX + i*130, Y: 10, Class: s.Class, Name: s.Name})
+		c.Legend = append(c.Legend, ChartLegend{Offset: i * 130, Y: 6, Class: s.Class, Name: s.Name})
 	}
 	return c
 }

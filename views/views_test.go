@@ -19,7 +19,7 @@ func TestNiceMax(t *testing.T) {
 
 func TestChartGeometry(t *testing.T) {
 	days := []string{"2031-03-01", "2031-03-02", "2031-03-03"}
-	c := NewChart("t", days, 300, 200, ChartSeries{Name: "a", Class: "series-a", Values: []int64{0, 2, 4}},
+	c := NewChart("t", days, 200, ChartSeries{Name: "a", Class: "series-a", Values: []int64{0, 2, 4}},
 		ChartSeries{Name: "b", Class: "series-b", Values: []int64{4, 1}})
 	if c.Max != 4 || len(c.Bars) != 6 {
 		t.Fatalf("max %d bars %d", c.Max, len(c.Bars))

@@ -212,6 +212,12 @@ func (s *Service) SessionsOf(ctx context.Context, ids []uint) ([]models.Session,
 	return s.sessions.LiveOf(ctx, ids, s.clock.Now())
 }
 
+// LockedUntil reports which of emails are throttled now, and until when
+// (the admin's users page offers Unlock only for those).
+func (s *Service) LockedUntil(ctx context.Context, emails []string) (map[string]time.Time, error) {
+	return s.throttles.LockedUntil(ctx, emails, s.clock.Now())
+}
+
 // RevokeSession ends u's session with that id (models.ErrNotFound when u
 // has none such: another user's id is not found either).
 func (s *Service) RevokeSession(ctx context.Context, u *models.User, id uint, ip string) error {
