@@ -11,7 +11,7 @@ TAGS      ?= sqlite_fts5
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate templ components (*_templ.go)
@@ -50,7 +50,7 @@ axe:
 .PHONY: test
 test: generate ## Run every test, browser tests included, with the race detector (installs axe-core when npm is there)
 	@command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory axe || \
-		echo "note: no axe-core (needs npm: make tools); the accessibility test skips outside CI"
+		echo "note: axe-core is not installed (it needs npm; see make tools): the accessibility test skips outside CI"
 	PLANNER_AXE="$${PLANNER_AXE:-$$(test -f $(AXE) && echo $(abspath $(AXE)))}" $(GO) test -tags $(TAGS) -race -count=1 ./...
 
 SCREENSHOTS ?= screenshots

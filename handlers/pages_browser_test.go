@@ -37,14 +37,14 @@ const (
 
 // pageCase is one page of the walk.
 type pageCase struct {
-	name   string     // file name of its screenshot, and its name in failures
-	as     string     // asAnon, asUser or asAdmin
-	route  string     // the GET route of the router it covers ("" for error pages)
-	path   string     // the address; {public} and the like are the fixture's (walkFixture.replace)
+	name   string             // file name of its screenshot, and its name in failures
+	as     string             // asAnon, asUser or asAdmin
+	route  string             // the GET route of the router it covers ("" for error pages)
+	path   string             // the address; {public} and the like are the fixture's (walkFixture.replace)
 	before func(*walkFixture) // runs after the page loaded, before the forms are sent
-	send   []formSend // forms sent in turn, each from the page the last one led to
-	status int        // HTTP status of the page finally shown
-	want   string     // a CSS selector that must be on it: proves the state (signed in, errors shown)
+	send   []formSend         // forms sent in turn, each from the page the last one led to
+	status int                // HTTP status of the page finally shown
+	want   string             // a CSS selector that must be on it: proves the state (signed in, errors shown)
 }
 
 // formSend fills fields (by element id) and submits the form of the first.
@@ -507,15 +507,19 @@ const overflowJS = `(() => {
 		}
 		return false;
 	};
+	// Elements, and text that runs out of its element (a long word in
+	// a box of fixed width), named by the element that holds it.
 	let widest = null, right = 0;
-	for (const el of document.body.querySelectorAll('*')) {
-		const r = el.getBoundingClientRect().right;
+	const consider = (el, r) => {
 		if (r > w && r >= right && !contained(el)) { widest = el; right = r; }
-	}
-	// Nothing escapes on its own: name what reaches furthest anyway.
-	for (const el of widest ? [] : document.body.querySelectorAll('*')) {
-		const r = el.getBoundingClientRect().right;
-		if (r >= right) { widest = el; right = r; }
+	};
+	for (const el of document.body.querySelectorAll('*')) consider(el, el.getBoundingClientRect().right);
+	const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	const range = document.createRange();
+	for (let n = texts.nextNode(); n; n = texts.nextNode()) {
+		if (!n.textContent.trim() || !n.parentElement) continue;
+		range.selectNodeContents(n);
+		consider(n.parentElement, range.getBoundingClientRect().right);
 	}
 	const path = [];
 	for (let el = widest; el && el !== document.body && path.length < 4; el = el.parentElement) path.unshift(name(el));
