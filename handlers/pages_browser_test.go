@@ -37,14 +37,14 @@ const (
 
 // pageCase is one page of the walk.
 type pageCase struct {
-	name   string             // file name of its screenshot, and its name in failures
-	as     string             // asAnon, asUser or asAdmin
-	route  string             // the GET route of the router it covers ("" for error pages)
-	path   string             // the address; {public} and the like are the fixture's (walkFixture.replace)
-	before func(*walkFixture) // runs after the page loaded, before the forms are sent
-	send   []formSend         // forms sent in turn, each from the page the last one led to
-	status int                // HTTP status of the page finally shown
-	want   string             // a CSS selector that must be on it: proves the state (signed in, errors shown)
+	name   string                   // file name of its screenshot, and its name in failures
+	as     string                   // asAnon, asUser or asAdmin
+	route  string                   // the GET route of the router it covers ("" for error pages)
+	path   string                   // the address; {public} and the like are the fixture's (walkFixture.replace)
+	before func(*walkFixture) error // runs after the page loaded, before the forms are sent
+	send   []formSend               // forms sent in turn, each from the page the last one led to
+	status int                      // HTTP status of the page finally shown
+	want   string                   // a CSS selector that must be on it: proves the state (signed in, errors shown)
 }
 
 // formSend fills fields (by element id) and submits the form of the first.
@@ -111,7 +111,7 @@ var pageWalk = []pageCase{
 	{name: "user-event-private", as: asUser, path: "/events/{private}", status: 200, want: `[data-testid="share"]`},
 	{name: "user-event-past", as: asUser, path: "/events/{past}", status: 200, want: `[data-testid="event-title"]`},
 	{name: "user-event-other", as: asUser, path: "/events/{bob}", status: 200, want: `[data-testid="rsvp-button"]`},
-	{name: "user-event-rsvp-closed", as: asUser, path: "/events/{bob}", before: func(f *walkFixture) { f.closeRSVPs(f.bob) }, send: []formSend{send()}, status: 409, want: wantError},
+	{name: "user-event-rsvp-closed", as: asUser, path: "/events/{bob}", before: func(f *walkFixture) error { return f.closeRSVPs(f.bob) }, send: []formSend{send()}, status: 409, want: wantError},
 	{name: "user-attendees", as: asUser, route: "/events/:id/attendees", path: "/events/{public}/attendees", status: 200, want: wantSignedIn},
 	{name: "user-event-edit", as: asUser, route: "/events/:id/edit", path: "/events/{public}/edit", status: 200, want: "#title"},
 	{name: "user-event-edit-errors", as: asUser, path: "/events/{public}/edit", send: []formSend{send("title", "", "timezone", "Mars/{long60}", "capacity", "{long60}")}, status: 422, want: wantInvalid},
@@ -134,7 +134,7 @@ var pageWalk = []pageCase{
 	{name: "user-mfa-pending", as: asUser, path: "/account/mfa", send: []formSend{send()}, status: 200, want: `[data-testid="mfa-qr"]`},
 	{name: "new-home", as: asNew, path: "/", status: 200, want: `[data-testid="unverified"]`},
 	{name: "new-account", as: asNew, path: "/account", status: 200, want: `[data-testid="unverified"]`},
-	{name: "user-mfa-confirm-error", as: asUser, path: "/account/mfa", send: []formSend{send("code", "000000")}, status: 422, want: wantMessage},
+	{name: "user-mfa-confirm-error", as: asUser, path: "/account/mfa", send: []formSend{send(), send("code", "000000")}, status: 422, want: wantMessage},
 
 	// An admin with two-factor sign-in, root.
 	{name: "admin-dashboard", as: asAdmin, route: "/admin", path: "/admin", status: 200, want: wantSignedIn},
@@ -148,7 +148,7 @@ var pageWalk = []pageCase{
 	{name: "admin-event", as: asAdmin, path: "/events/{public}", status: 200, want: `[data-testid="edit-event"]`},
 	{name: "admin-attendees", as: asAdmin, path: "/events/{public}/attendees", status: 200, want: wantSignedIn},
 	{name: "admin-mfa", as: asAdmin, path: "/account/mfa", status: 200, want: `[data-testid="mfa-disable"]`},
-	{name: "admin-mfa-disable-error", as: asAdmin, path: "/account/mfa", send: []formSend{send("code", "000000")}, status: 422, want: wantMessage},
+	{name: "admin-mfa-disable-error", as: asAdmin, path: "/account/mfa", send: []formSend{send(), send("code", "000000")}, status: 422, want: wantMessage},
 	{name: "admin-confirm", as: asAdmin, path: "/login/confirm", status: 200, want: "#code"},
 }
 
@@ -330,10 +330,10 @@ func (f *walkFixture) replace(s string) string {
 	return s
 }
 
-func (f *walkFixture) closeRSVPs(id uint) {
-	if err := f.app.db.Model(&models.Event{}).Where("id = ?", id).Update("rsvp_open", false).Error; err != nil {
-		f.t.Fatal(err)
-	}
+// closeRSVPs closes an event's RSVPs behind the back of a page showing
+// its RSVP button.
+func (f *walkFixture) closeRSVPs(id uint) error {
+	return f.app.db.Model(&models.Event{}).Where("id = ?", id).Update("rsvp_open", false).Error
 }
 
 // walkTabs opens a browser context per visitor and signs ada and root in
@@ -379,23 +379,26 @@ func (f *walkFixture) walkTabs(t *testing.T) map[string]context.Context {
 // walk loads every page of pageWalk and calls check at each width. A page
 // that cannot be reached as the table says fails the test and the walk
 // goes on.
-func walk(t *testing.T, check func(ctx context.Context, c pageCase, viewport string)) {
+//
+// Each page is a subtest, so -run 'TestPagesAccessibleAndFit/anon-' picks
+// some; a page whose forms need an earlier page's state sends them itself.
+func walk(t *testing.T, check func(t *testing.T, ctx context.Context, c pageCase, viewport string)) {
 	f := newWalkFixture(t)
 	tabs := f.walkTabs(t)
 	for _, c := range pageWalk {
-		ctx, cancel := context.WithTimeout(tabs[c.as], 60*time.Second)
-		if err := f.load(ctx, c); err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			cancel()
-			continue
-		}
-		for _, vp := range viewports {
-			if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height)); err != nil {
-				t.Fatalf("%s: viewport: %v", c.name, err)
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(tabs[c.as], 60*time.Second)
+			defer cancel()
+			if err := f.load(ctx, c); err != nil {
+				t.Fatal(err)
 			}
-			check(ctx, c, vp.name)
-		}
-		cancel()
+			for _, vp := range viewports {
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(vp.width, vp.height)); err != nil {
+					t.Fatalf("viewport: %v", err)
+				}
+				check(t, ctx, c, vp.name)
+			}
+		})
 	}
 }
 
@@ -406,7 +409,9 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 		return fmt.Errorf("open %s: %w", c.path, err)
 	}
 	if c.before != nil {
-		c.before(f)
+		if err := c.before(f); err != nil {
+			return err
+		}
 	}
 	for _, s := range c.send {
 		js := `(() => {
@@ -455,8 +460,8 @@ type axeViolation struct {
 	Impact  string   `json:"impact"`
 	Help    string   `json:"help"`
 	HelpURL string   `json:"helpUrl"`
+	Nodes   int      `json:"nodes"`
 	Targets []string `json:"targets"`
-	Summary string   `json:"summary"`
 }
 
 // axeRun runs axe-core on the page with options (a JS object literal) and
@@ -480,8 +485,10 @@ func axeRun(ctx context.Context, source, options string) ([]axeViolation, error)
 	}
 	return chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, `+options+`).then(r => r.violations.map(v => ({
 		id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
-		targets: v.nodes.map(n => n.target.join(' ')),
-		summary: (v.nodes[0] && v.nodes[0].failureSummary || '').split('\n').slice(0, 2).join(' '),
+		nodes: v.nodes.length,
+		// The first few elements, each with why it fails.
+		targets: v.nodes.slice(0, 6).map(n => n.target.join(' ') + ': ' +
+			(n.failureSummary || '').split('\n').slice(1).join(' ').trim().slice(0, 200)),
 	})))`, awaitPromise))
 }
 
@@ -560,8 +567,8 @@ func TestPagesAccessibleAndFit(t *testing.T) {
 		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features})
 		return err
 	}
-	walk(t, func(ctx context.Context, c pageCase, viewport string) {
-		where := c.name + " (" + c.path + ") at " + viewport
+	walk(t, func(t *testing.T, ctx context.Context, c pageCase, viewport string) {
+		where := c.path + " at " + viewport
 		if o, err := chromedp.Run(ctx, chromedp.Evaluate[*overflow](overflowJS)); err != nil {
 			t.Errorf("%s: width check: %v", where, err)
 		} else if o != nil {
@@ -582,8 +589,8 @@ func TestPagesAccessibleAndFit(t *testing.T) {
 				continue
 			}
 			for _, v := range violations {
-				t.Errorf("%s, %s: %s (%s): %s %s\n\ton %s\n\t%s", where, scheme.name, v.ID, v.Impact, v.Help, v.HelpURL,
-					strings.Join(v.Targets, ", "), v.Summary)
+				t.Errorf("%s, %s: %s (%s): %s %s\n\ton %d elements:\n\t%s", where, scheme.name, v.ID, v.Impact, v.Help, v.HelpURL,
+					v.Nodes, strings.Join(v.Targets, "\n\t"))
 			}
 		}
 		if err := media(ctx, light); err != nil {
@@ -603,7 +610,7 @@ func TestPageScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	walk(t, func(ctx context.Context, c pageCase, viewport string) {
+	walk(t, func(t *testing.T, ctx context.Context, c pageCase, viewport string) {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Errorf("%s at %s: screenshot: %v", c.name, viewport, err)
