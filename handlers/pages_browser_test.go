@@ -38,7 +38,7 @@ const (
 // pageCase is one page of the walk.
 type pageCase struct {
 	name   string                   // file name of its screenshot, and its name in failures
-	as     string                   // asAnon, asUser or asAdmin
+	as     string                   // asAnon, asUser, asAdmin or asNew
 	route  string                   // the GET route of the router it covers ("" for error pages)
 	path   string                   // the address; {public} and the like are the fixture's (walkFixture.replace)
 	before func(*walkFixture) error // runs after the page loaded, before the forms are sent
@@ -47,9 +47,11 @@ type pageCase struct {
 	want   string                   // a CSS selector that must be on it: proves the state (signed in, errors shown)
 }
 
-// formSend fills fields (by element id) and submits the form of the first.
+// formSend fills fields (by element id) and submits the form of the first;
+// with no fields, the last form of the page's content.
 type formSend struct{ fields [][2]string }
 
+// send is a formSend of id, value pairs.
 func send(fields ...string) formSend {
 	f := formSend{fields: [][2]string{}}
 	for i := 0; i+1 < len(fields); i += 2 {
@@ -198,7 +200,6 @@ var viewports = []struct {
 
 // walkFixture is the app, its data and the values the page paths use.
 type walkFixture struct {
-	t    *testing.T
 	app  *testApp
 	base string
 	vals map[string]string
@@ -220,7 +221,7 @@ func long(n int) string { return strings.Repeat("Unbreakable", n/11+1)[:n] }
 // widest.
 func newWalkFixture(t *testing.T) *walkFixture {
 	app := newTestApp(t)
-	f := &walkFixture{t: t, app: app, base: app.serve(t)}
+	f := &walkFixture{app: app, base: app.serve(t)}
 	ctx := context.Background()
 	name := func(u *models.User, n string) {
 		if err := app.db.Model(u).Update("name", n).Error; err != nil {
