@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/planner/planner/models"
+	"github.com/pquerna/otp/totp"
 )
 
 // The page walk: every page of the site, as each kind of visitor sees it
@@ -91,6 +92,7 @@ var pageWalk = []pageCase{
 	{name: "anon-verify-error", as: asAnon, path: "/account/verify?token=not-a-real-token", send: []formSend{send()}, status: 400, want: wantMessage},
 	{name: "anon-forgot", as: asAnon, route: "/password/forgot", path: "/password/forgot", status: 200, want: "#email"},
 	{name: "anon-forgot-errors", as: asAnon, path: "/password/forgot", send: []formSend{send("email", "{long}")}, status: 422, want: wantInvalid},
+	{name: "anon-forgot-sent", as: asAnon, path: "/password/forgot", send: []formSend{send("email", "someone@example.com")}, status: 200, want: `[data-testid="forgot-sent"]`},
 	{name: "anon-reset", as: asAnon, route: "/password/reset", path: "/password/reset?token={reset}", status: 200, want: "#new_password"},
 	{name: "anon-reset-errors", as: asAnon, path: "/password/reset?token={reset}", send: []formSend{send("new_password", "short")}, status: 422, want: wantInvalid},
 	{name: "anon-reset-no-token", as: asAnon, path: "/password/reset", status: 400, want: wantMessage},
@@ -124,6 +126,7 @@ var pageWalk = []pageCase{
 	{name: "user-account", as: asUser, route: "/account", path: "/account", status: 200, want: `[data-testid="account-email"]`},
 	{name: "user-account-name-error", as: asUser, path: "/account", send: []formSend{send("name", "")}, status: 422, want: wantInvalid},
 	{name: "user-account-password-error", as: asUser, path: "/account", send: []formSend{send("current_password", "wrong-password", "new_password", "short")}, status: 422, want: wantInvalid},
+	{name: "user-account-name-saved", as: asUser, path: "/account", send: []formSend{send("name", "{long60}")}, status: 200, want: `[data-testid="flash"]`},
 	{name: "user-account-timezone-error", as: asUser, path: "/account", send: []formSend{send("timezone", "Mars/{long60}")}, status: 422, want: wantInvalid},
 	{name: "user-sessions", as: asUser, route: "/account/sessions", path: "/account/sessions", status: 200, want: wantSignedIn},
 	{name: "user-passkeys", as: asUser, route: "/account/passkeys", path: "/account/passkeys", status: 200, want: `[data-testid="passkey-name"]`},
@@ -137,6 +140,7 @@ var pageWalk = []pageCase{
 	{name: "new-home", as: asNew, path: "/", status: 200, want: `[data-testid="unverified"]`},
 	{name: "new-account", as: asNew, path: "/account", status: 200, want: `[data-testid="unverified"]`},
 	{name: "user-mfa-confirm-error", as: asUser, path: "/account/mfa", send: []formSend{send(), send("code", "000000")}, status: 422, want: wantMessage},
+	{name: "user-mfa-recovery-codes", as: asUser, path: "/account/mfa", send: []formSend{send(), send("code", "{totp}")}, status: 200, want: `[data-testid="recovery-code"]`},
 
 	// An admin with two-factor sign-in, root.
 	{name: "admin-dashboard", as: asAdmin, route: "/admin", path: "/admin", status: 200, want: wantSignedIn},
@@ -150,7 +154,7 @@ var pageWalk = []pageCase{
 	{name: "admin-event", as: asAdmin, path: "/events/{public}", status: 200, want: `[data-testid="edit-event"]`},
 	{name: "admin-attendees", as: asAdmin, path: "/events/{public}/attendees", status: 200, want: wantSignedIn},
 	{name: "admin-mfa", as: asAdmin, path: "/account/mfa", status: 200, want: `[data-testid="mfa-disable"]`},
-	{name: "admin-mfa-disable-error", as: asAdmin, path: "/account/mfa", send: []formSend{send(), send("code", "000000")}, status: 422, want: wantMessage},
+	{name: "admin-mfa-disable-error", as: asAdmin, path: "/account/mfa", send: []formSend{send("code", "000000")}, status: 422, want: wantMessage},
 	{name: "admin-confirm", as: asAdmin, path: "/login/confirm", status: 200, want: "#code"},
 }
 
@@ -169,8 +173,12 @@ var notPages = []string{
 // layout checks.
 func TestPageWalkCoversEveryPage(t *testing.T) {
 	app := newTestApp(t)
-	covered := map[string]bool{}
+	covered, names := map[string]bool{}, map[string]bool{}
 	for _, c := range pageWalk {
+		if names[c.name] {
+			t.Errorf("two pages are named %s (screenshots would overwrite each other)", c.name)
+		}
+		names[c.name] = true
 		if c.route != "" {
 			covered[c.route] = true
 		}
@@ -415,6 +423,10 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 		}
 	}
 	for _, s := range c.send {
+		code, err := f.totp(ctx, s)
+		if err != nil {
+			return err
+		}
 		js := `(() => {
 			const fields = ` + mustJSON(s.fields) + `;
 			let form = null;
@@ -429,7 +441,8 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 			form = form || [...document.querySelectorAll('main form')].pop();
 			form.requestSubmit();
 		})()`
-		resp, err = chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](f.replace(js)))
+		js = strings.ReplaceAll(f.replace(js), "{totp}", code)
+		resp, err = chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](js))
 		if err != nil {
 			return fmt.Errorf("send form: %w", err)
 		}
@@ -442,6 +455,19 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 		return fmt.Errorf("%s lacks %s, which shows the state the walk wants (%v)", resp.URL, c.want, err)
 	}
 	return nil
+}
+
+// totp is the current code of the secret that the two-factor set-up page
+// shows, when s fills in "{totp}", as the authenticator app would.
+func (f *walkFixture) totp(ctx context.Context, s formSend) (string, error) {
+	if !strings.Contains(mustJSON(s.fields), "{totp}") {
+		return "", nil
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="mfa-secret"]`)))
+	if err != nil {
+		return "", fmt.Errorf("read the two-factor secret: %w", err)
+	}
+	return totp.GenerateCode(strings.TrimSpace(secret), time.Now())
 }
 
 func mustJSON(v any) string {
