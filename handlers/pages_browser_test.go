@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/planner/planner/models"
@@ -79,6 +80,8 @@ const (
 	wantInvalid  = `[aria-invalid="true"]`
 	wantMessage  = `.form-error`
 	wantError    = `[data-testid="error-page"]`
+	// Swagger UI renders after the page loads, from the fetched spec.
+	wantDocsReady = `#swagger-ui[data-state="ready"] .opblock`
 )
 
 // pageWalk is every page, in the order the walk loads them. A signed-in
@@ -108,7 +111,7 @@ var pageWalk = []pageCase{
 	{name: "anon-reset-errors", as: asAnon, path: "/password/reset?token={reset}", send: []formSend{send("new_password", "short")}, status: 422, want: wantInvalid},
 	{name: "anon-reset-no-token", as: asAnon, path: "/password/reset", status: 400, want: wantMessage},
 	{name: "anon-reset-bad-token", as: asAnon, path: "/password/reset?token=not-a-real-token", send: []formSend{send("new_password", "a-long-enough-passphrase")}, status: 400, want: wantMessage},
-	{name: "anon-api-docs", as: asAnon, route: "/api/docs", path: "/api/docs", status: 200, want: "h1"},
+	{name: "anon-api-docs", as: asAnon, route: "/api/docs", path: "/api/docs", status: 200, want: wantDocsReady},
 	{name: "anon-404", as: asAnon, path: "/no-such-page", status: 404, want: wantError},
 	{name: "anon-404-private", as: asAnon, path: "/events/{private}", status: 404, want: wantError},
 	{name: "anon-405", as: asAnon, path: "/logout", status: 405, want: wantError},
@@ -145,7 +148,7 @@ var pageWalk = []pageCase{
 	{name: "user-confirm", as: asUser, route: "/login/confirm", path: "/login/confirm", status: 200, want: "#password"},
 	{name: "user-confirm-error", as: asUser, path: "/login/confirm", send: []formSend{send("password", "wrong-password")}, status: 401, want: wantMessage},
 	{name: "user-widget", as: asUser, path: "/widget", status: 200, want: wantSignedIn},
-	{name: "user-api-docs", as: asUser, path: "/api/docs", status: 200, want: "h1"},
+	{name: "user-api-docs", as: asUser, path: "/api/docs", status: 200, want: wantDocsReady},
 	{name: "user-mfa", as: asUser, route: "/account/mfa", path: "/account/mfa", status: 200, want: `[data-testid="mfa-setup"]`},
 	{name: "user-mfa-pending", as: asUser, path: "/account/mfa", send: []formSend{send()}, status: 200, want: `[data-testid="mfa-qr"]`},
 	{name: "new-home", as: asNew, path: "/", status: 200, want: `[data-testid="unverified"]`},
@@ -369,6 +372,9 @@ func (f *walkFixture) walkTabs(t *testing.T) map[string]context.Context {
 		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 			t.Fatalf("open a tab: %v", err)
 		}
+		if _, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: watchProblems}); err != nil {
+			t.Fatal(err)
+		}
 		tabs[as] = ctx
 	}
 	signIn := func(ctx context.Context, email string, code string) {
@@ -462,12 +468,28 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 	if int(resp.Status) != c.status {
 		return fmt.Errorf("%s answered %d, want %d", resp.URL, resp.Status, c.status)
 	}
-	found, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+mustJSON(c.want)+`) !== null`))
-	if err != nil || !found {
+	// Polled: a script may still be drawing the page (the API docs).
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector(`+mustJSON(c.want)+`) !== null`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		return fmt.Errorf("%s lacks %s, which shows the state the walk wants (%v)", resp.URL, c.want, err)
+	}
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__walkProblems || []`))
+	if err != nil || len(problems) > 0 {
+		return fmt.Errorf("%s: %s (%v)", resp.URL, strings.Join(problems, "; "), err)
 	}
 	return nil
 }
+
+// watchProblems is run by every tab before each page's own scripts: it
+// records what the site's Content-Security-Policy refused and every script
+// error, which load then reports.
+const watchProblems = `window.__walkProblems = [];
+document.addEventListener('securitypolicyviolation',
+	e => window.__walkProblems.push('CSP refused ' + e.violatedDirective + ' ' + e.blockedURI), true);
+window.addEventListener('error', e => {
+	if (e instanceof ErrorEvent) window.__walkProblems.push('script error: ' + e.message + ' at ' + e.filename + ':' + e.lineno);
+});
+window.addEventListener('unhandledrejection', e => window.__walkProblems.push('unhandled rejection: ' + e.reason));`
 
 // totp is the current code of the secret that the two-factor set-up page
 // shows, when s fills in "{totp}", as the authenticator app would.
