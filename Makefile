@@ -11,7 +11,7 @@ TAGS      ?= sqlite_fts5
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate templ components (*_templ.go)
@@ -31,13 +31,35 @@ REDOCLY := .tools/redocly/node_modules/.bin/redocly
 export PLANNER_REDOCLY ?= $(if $(wildcard $(REDOCLY)),$(abspath $(REDOCLY)))
 
 .PHONY: tools
-tools: ## Install the pinned npm tools some tests use (Redocly's linter) into .tools/ (needs npm)
+tools: axe ## Install the pinned npm tools some tests use (Redocly's linter, axe-core) into .tools/ (needs npm)
 	@grep -qs '"version": "$(REDOCLY_VERSION)"' .tools/redocly/node_modules/@redocly/cli/package.json || \
 		npm install --prefix .tools/redocly --no-audit --no-fund --no-save @redocly/cli@$(REDOCLY_VERSION)
 
+# axe-core, injected into every page by TestPagesAccessibleAndFit
+# (handlers/pages_browser_test.go). The variable is computed when a recipe
+# runs, so a copy that `make test` has just installed is found.
+AXE_VERSION := 4.14.1
+AXE := .tools/axe/node_modules/axe-core/axe.min.js
+export PLANNER_AXE ?= $(if $(wildcard $(AXE)),$(abspath $(AXE)))
+
+.PHONY: axe
+axe:
+	@grep -qs '"version": "$(AXE_VERSION)"' .tools/axe/node_modules/axe-core/package.json || \
+		npm install --prefix .tools/axe --no-audit --no-fund --no-save axe-core@$(AXE_VERSION)
+
 .PHONY: test
-test: generate ## Run every test, browser tests included, with the race detector
-	$(GO) test -tags $(TAGS) -race -count=1 ./...
+test: generate ## Run every test, browser tests included, with the race detector (installs axe-core when npm is there)
+	@command -v npm >/dev/null 2>&1 && $(MAKE) --no-print-directory axe || \
+		echo "note: axe-core is not installed (it needs npm; see make tools): the accessibility test skips outside CI"
+	PLANNER_AXE="$${PLANNER_AXE:-$$(test -f $(AXE) && echo $(abspath $(AXE)))}" $(GO) test -tags $(TAGS) -race -count=1 ./...
+
+SCREENSHOTS ?= screenshots
+
+.PHONY: screenshots
+screenshots: generate ## PNGs of every page at desktop and phone width into SCREENSHOTS (default screenshots/)
+	@mkdir -p $(SCREENSHOTS)
+	PLANNER_SCREENSHOTS="$(abspath $(SCREENSHOTS))" $(GO) test -tags $(TAGS) -count=1 -run '^TestPageScreenshots$$' ./handlers
+	@echo "screenshots in $(SCREENSHOTS)/"
 
 FUZZTIME ?= 10s
 

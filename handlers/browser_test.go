@@ -17,6 +17,16 @@ import (
 // Without Chromium the test is skipped, except in CI, where it fails.
 func browser(t *testing.T) context.Context {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(startBrowser(t), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startBrowser starts the headless Chromium of browser and returns the
+// context of its first tab, with no deadline: a test that runs long, or
+// opens more tabs from it, bounds each step itself.
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -47,9 +57,7 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	return bctx
 }
 
 // serve runs the app on a loopback port for the browser.
