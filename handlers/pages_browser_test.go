@@ -142,6 +142,7 @@ var pageWalk = []pageCase{
 	{name: "user-account-password-error", as: asUser, path: "/account", send: []formSend{send("current_password", "wrong-password", "new_password", "short")}, status: 422, want: wantInvalid},
 	{name: "user-account-name-saved", as: asUser, path: "/account", send: []formSend{send("name", "{long60}")}, status: 200, want: `[data-testid="flash"]`},
 	{name: "user-account-timezone-error", as: asUser, path: "/account", send: []formSend{send("timezone", "Mars/{long60}")}, status: 422, want: wantInvalid},
+	{name: "user-signout-all", as: asUser, route: "/account/signout-all", path: "/account/signout-all", status: 200, want: `form[action="/account/signout-all"]`},
 	{name: "user-sessions", as: asUser, route: "/account/sessions", path: "/account/sessions", status: 200, want: wantSignedIn},
 	{name: "user-passkeys", as: asUser, route: "/account/passkeys", path: "/account/passkeys", status: 200, want: `[data-testid="passkey-name"]`},
 	{name: "user-verify", as: asUser, path: "/account/verify?token=not-a-real-token", status: 200, want: wantSignedIn},
@@ -163,6 +164,7 @@ var pageWalk = []pageCase{
 	{name: "admin-users-search-ada", as: asAdmin, path: "/admin/users?q=aaaa", status: 200, want: wantSignedIn},
 	{name: "admin-user-delete", as: asAdmin, route: "/admin/users/:id/delete", path: "/admin/users/{ada}/delete", status: 200, want: wantSignedIn},
 	{name: "admin-events", as: asAdmin, route: "/admin/events", path: "/admin/events", status: 200, want: wantSignedIn},
+	{name: "admin-event-delete", as: asAdmin, route: "/admin/events/:id/delete", path: "/admin/events/{public}/delete", status: 200, want: `form[action$="/delete"]`},
 	{name: "admin-audit", as: asAdmin, route: "/admin/audit", path: "/admin/audit", status: 200, want: wantSignedIn},
 	{name: "admin-home", as: asAdmin, path: "/", status: 200, want: wantSignedIn},
 	{name: "admin-event", as: asAdmin, path: "/events/{public}", status: 200, want: `main a[href$="/edit"]`},
@@ -468,9 +470,19 @@ func (f *walkFixture) load(ctx context.Context, c pageCase) error {
 	if int(resp.Status) != c.status {
 		return fmt.Errorf("%s answered %d, want %d", resp.URL, resp.Status, c.status)
 	}
-	// Polled: a script may still be drawing the page (the API docs).
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector(`+mustJSON(c.want)+`) !== null`,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	// Polled: a script may still be drawing the page (the API docs). A
+	// form's answer can arrive before Chromium has swapped in the new
+	// document's execution context, which the poll then reports as a lost
+	// context: that is the navigation still settling, so poll again.
+	for try := 0; ; try++ {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector(`+mustJSON(c.want)+`) !== null`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+		if err == nil {
+			break
+		}
+		if try < 3 && strings.Contains(err.Error(), "Cannot find context") {
+			continue
+		}
 		return fmt.Errorf("%s lacks %s, which shows the state the walk wants (%v)", resp.URL, c.want, err)
 	}
 	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__walkProblems || []`))
