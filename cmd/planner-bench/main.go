@@ -55,6 +55,7 @@ type bench struct {
 	procs                           int             // GOMAXPROCS of each scale-out instance (0: Go's default)
 
 	// Set up by all.
+	began      time.Time
 	sides      []*side     // the databases Planner runs on, SQLite first
 	base       *server     // planner-baseline
 	baseByID   string      // the baseline's path for the by-id event
@@ -212,6 +213,7 @@ func (b *bench) startPlanner(db string) (*server, error) {
 }
 
 func (b *bench) all() error {
+	b.began = time.Now()
 	b.slots = max(1, runtime.NumCPU()-1) // Planner's default hashing slots
 	b.queue = 4 * b.slots
 	hash := hashTime(b.cost)
@@ -296,8 +298,30 @@ func (b *bench) all() error {
 	fmt.Fprintln(b.out)
 	printTable(b.out, lines)
 	met, missed := tally(lines)
-	fmt.Fprintf(b.out, "\n%d targets met, %d missed (%d cores, %s)\n", met, missed, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(b.out, "\n%d targets met, %d missed; %s, %s, load run %s\n", met, missed, machine(),
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(b.began).Round(time.Second))
 	return nil
+}
+
+// machine describes this machine: its CPU model, cores and memory.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.Join(strings.Fields(v), " ")
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("%s, %d cores%s", cpu, runtime.NumCPU(), mem)
 }
 
 // side is the side of column col, or nil when it is not measured.

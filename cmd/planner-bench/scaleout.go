@@ -35,7 +35,7 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 	defer px.close()
 	events := b.std(px.url + "/events")
 	events.headers = []string{"Cookie: " + s.cookie}
-	procs := fmt.Sprintf("GOMAXPROCS=%d each of %d cores", b.procs, runtime.NumCPU())
+	procs := fmt.Sprintf("GOMAXPROCS=%d each, %d cores", b.procs, runtime.NumCPU())
 	if b.procs == 0 {
 		procs = fmt.Sprintf("%d cores each", runtime.NumCPU())
 	}
@@ -44,9 +44,9 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 		name string
 		l    load
 	}{
-		{"`GET /api/event/{id}`", b.std(px.url + s.byID)},
-		{"`POST /api/event/new`, bearer, 64 connections", b.create(px.url, s.token)},
-		{"`GET /events` signed in", events},
+		{"by id", b.std(px.url + s.byID)},
+		{"create, 64 conns", b.create(px.url, s.token)},
+		{"signed-in `/events`", events},
 	} {
 		if err := px.set(first.url); err != nil {
 			return nil, err
@@ -68,7 +68,7 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 		if e := one.errors() + two.errors(); e > 0 {
 			c.text += ", " + count(e) + " errors"
 		}
-		lines = append(lines, on(s.col, fmt.Sprintf("2 instances ÷ 1 behind one proxy, %s: %s", procs, w.name), "> 1", c))
+		lines = append(lines, on(s.col, fmt.Sprintf("2 instances ÷ 1 via one proxy (%s): %s", procs, w.name), "> 1", c))
 	}
 	return lines, nil
 }

@@ -173,7 +173,7 @@ func (b *bench) searchOn(d searchDB) ([]line, error) {
 			if e := small[k].errors() + large[k].errors(); e > 0 {
 				c.text += ", " + count(e) + " errors"
 			}
-			lines = append(lines, on(d.col, fmt.Sprintf("search at %s ÷ at 1,000 events: %s%s` (%s)", big, sf.name, sr.q, sr.name),
+			lines = append(lines, on(d.col, fmt.Sprintf("search at %s ÷ at 1,000 events: %s%s`, %s", big, sf.name, sr.q, sr.name),
 				"≤ 5×", c))
 		}
 	}

@@ -327,7 +327,7 @@ func (b *bench) floodLoad(s *side) ([]line, error) {
 	bounded := fr.RetryAfter == fr.Statuses["503"] && other == 0 && fr.Timeout == 0 && fr.MaxUS < 10e6
 	fmt.Fprintf(b.out, "  %-10s the flood: %.0f answers, %.0f 200, %.0f 503 (%.0f with Retry-After), longest wait %s\n",
 		s.name(), fr.Requests, fr.Statuses["200"], fr.Statuses["503"], fr.RetryAfter, dur(time.Duration(fr.MaxUS)*time.Microsecond))
-	flooded := fmt.Sprintf("%s/s: %.0f ok, %.0f 503, longest wait %s", count(fr.rate()), fr.Statuses["200"], fr.Statuses["503"],
+	flooded := fmt.Sprintf("%s/s: %s ok, %s 503, longest wait %s", count(fr.rate()), count(fr.Statuses["200"]), count(fr.Statuses["503"]),
 		dur(time.Duration(fr.MaxUS)*time.Microsecond))
 	if e := other + fr.Connect + fr.Read + fr.Write + fr.Timeout; e > 0 {
 		flooded += ", " + count(e) + " errors"
