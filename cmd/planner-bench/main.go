@@ -151,7 +151,7 @@ func parseFlags(args []string, stdout, stderr io.Writer) (b *bench, keep bool, e
 	fs.StringVar(&b.wrkBin, "wrk", "wrk", "wrk binary")
 	fs.DurationVar(&b.dur, "duration", 5*time.Second, "length of each throughput workload")
 	fs.IntVar(&b.cost, "bcrypt-cost", 12, "PLANNER_BCRYPT_COST of the run")
-	fs.IntVar(&b.scale, "scale", 1_000_000, "events in the scale check and the search workload (0 skips them)")
+	fs.IntVar(&b.scale, "scale", 1_000_000, "events in the scale and search workloads, which share one database per server (0 skips them)")
 	fs.StringVar(&b.postgres, "postgres", os.Getenv("PLANNER_TEST_POSTGRES_URL"),
 		"PostgreSQL server: every workload also runs there, each in a schema of its own, dropped afterwards (default $PLANNER_TEST_POSTGRES_URL; empty: SQLite only)")
 	fs.DurationVar(&b.searchDur, "search-duration", 2*time.Second, "length of each search measurement")
@@ -280,15 +280,8 @@ func (b *bench) all() error {
 			lines = append(lines, l)
 		}
 	}
-	if b.scale > 0 && b.runs("scale") {
-		ls, err := b.scaleCheck()
-		if err != nil {
-			return err
-		}
-		lines = append(lines, ls...)
-	}
-	if b.scale > 0 && b.runs("search") {
-		ls, err := b.searchCheck()
+	if b.scale > 0 && (b.runs("scale") || b.runs("search")) {
+		ls, err := b.millionCheck()
 		if err != nil {
 			return err
 		}

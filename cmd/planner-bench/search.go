@@ -38,11 +38,12 @@ type searchDB struct {
 	done func()
 }
 
-// searchCheck runs every search of benchSearches on the API and on the
+// millionCheck runs the scale workloads (the bearer list, the signed-in
+// page, RSVPs) and every search of benchSearches on the API and on the
 // events page at 1,000 events and at b.scale events, on SQLite and (with
 // --postgres) PostgreSQL, then by-id reads at rest and while 8 clients
-// search, at b.scale events.
-func (b *bench) searchCheck() ([]line, error) {
+// search, at b.scale events: one database per server, seeded once.
+func (b *bench) millionCheck() ([]line, error) {
 	dbs := []searchDB{b.sqliteSearchDB()}
 	if b.postgres != "" {
 		u, drop, err := b.pgSchema()
@@ -57,7 +58,7 @@ func (b *bench) searchCheck() ([]line, error) {
 		l, err := b.searchOn(d)
 		d.done()
 		if err != nil {
-			return nil, fmt.Errorf("search on %s: %w", colNames[d.col], err)
+			return nil, fmt.Errorf("at %d events on %s: %w", b.scale, colNames[d.col], err)
 		}
 		lines = append(lines, l...)
 	}
@@ -65,7 +66,7 @@ func (b *bench) searchCheck() ([]line, error) {
 }
 
 func (b *bench) sqliteSearchDB() searchDB {
-	path := filepath.Join(b.dir, "search.db")
+	path := filepath.Join(b.dir, "million.db")
 	return searchDB{col: colSQLite, url: path, done: func() {},
 		seed: func(ctx context.Context, n int) error { return bulkEvents(ctx, path, 1, n) }}
 }
@@ -96,7 +97,8 @@ func (b *bench) pgSchema() (string, func(), error) {
 	return u.String(), drop, nil
 }
 
-// searchOn measures every search on one database at both sizes.
+// searchOn measures the scale workloads and every search on one database
+// at both sizes.
 func (b *bench) searchOn(d searchDB) ([]line, error) {
 	name := colNames[d.col]
 	s, err := b.startPlanner(d.url)
@@ -127,6 +129,12 @@ func (b *bench) searchOn(d searchDB) ([]line, error) {
 		}
 	}
 
+	rsvpPath, err := cl.cappedEvent(token)
+	if err != nil {
+		return nil, err
+	}
+	scales := b.scaleLoads(s.url, token, cookie, rsvpPath)
+
 	type surface struct{ name, path, header string }
 	surfaces := []surface{
 		{"`GET /api/event/?q=", "/api/event/?limit=50&q=", "Authorization: Bearer " + token},
@@ -134,6 +142,18 @@ func (b *bench) searchOn(d searchDB) ([]line, error) {
 	}
 	measure := func(size string) (map[string]result, error) {
 		out := map[string]result{}
+		if b.runs("scale") {
+			for _, w := range scales {
+				r, err := b.measure(name, "scale at "+size+": "+w.name, w.l)
+				if err != nil {
+					return nil, err
+				}
+				out[w.name] = r
+			}
+		}
+		if !b.runs("search") {
+			return out, nil
+		}
 		for _, sf := range surfaces {
 			for _, sr := range benchSearches {
 				r, err := b.measure(name, fmt.Sprintf("search at %s: %s%s`", size, sf.name, sr.q),
@@ -164,6 +184,14 @@ func (b *bench) searchOn(d searchDB) ([]line, error) {
 	}
 
 	var lines []line
+	if b.runs("scale") {
+		for _, w := range scales {
+			lines = append(lines, scaleLine(d.col, big, w.name, small[w.name], large[w.name]))
+		}
+	}
+	if !b.runs("search") {
+		return lines, nil
+	}
 	for _, sf := range surfaces {
 		for _, sr := range benchSearches {
 			k := sf.name + sr.q
