@@ -63,7 +63,7 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 			return nil, err
 		}
 		ratio := two.okRate() / one.okRate()
-		c := cell{text: fmt.Sprintf("%s/s → %s/s, %.2f×", count(one.okRate()), count(two.okRate()), ratio),
+		c := cell{text: fmt.Sprintf("%s/s → %s/s, %.3f×", count(one.okRate()), count(two.okRate()), ratio),
 			ok: yes(ratio > 1 && one.errors() == 0 && two.errors() == 0)}
 		if e := one.errors() + two.errors(); e > 0 {
 			c.text += ", " + count(e) + " errors"

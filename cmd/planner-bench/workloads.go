@@ -286,18 +286,24 @@ func signin(base string, conns int, d time.Duration) load {
 // signinLoad keeps every hashing slot and the queue behind them busy, no
 // more, and compares the sign-ins per second with the bcrypt limit.
 func (b *bench) signinLoad(s *side) ([]line, error) {
+	// The limit is measured right before the load, as every reference
+	// is: on a shared machine a hash's time moves with everything else.
+	hash := hashTime(b.cost)
+	limit := float64(b.slots) / hash.Seconds()
+	fmt.Fprintf(b.out, "  %-10s bcrypt: one hash at cost %d takes %s now -> limit %.2f sign-ins/s\n",
+		s.name(), b.cost, hash.Round(time.Millisecond), limit)
 	l := signin(s.planner.url, b.slots+b.queue, 2*b.dur)
 	sr, err := b.measure(s.name(), "Planner: POST /api/user/signin", l)
 	if err != nil {
 		return nil, err
 	}
 	okRate := sr.Statuses["200"] / (sr.DurationUS / 1e6)
-	text := fmt.Sprintf("%.2f/s, %s of the limit", okRate, pct(okRate/b.limit))
+	text := fmt.Sprintf("%.2f/s, %s of %.2f/s", okRate, pct(okRate/limit), limit)
 	if e := sr.errors(); e > 0 {
 		text += ", " + count(e) + " errors"
 	}
 	return []line{on(s.col, fmt.Sprintf("sign-in, %d clients (slots + queue) ÷ bcrypt limit", l.conns),
-		"≥ 90% of the bcrypt limit", cell{text: text, ok: yes(okRate >= 0.9*b.limit && sr.errors() == 0)})}, nil
+		"≥ 90% of the bcrypt limit", cell{text: text, ok: yes(okRate >= 0.9*limit && sr.errors() == 0)})}, nil
 }
 
 // floodLoad reads one event by id while 50 clients hammer sign-in with no
