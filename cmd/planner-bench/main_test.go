@@ -108,6 +108,12 @@ func TestPostgresSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dropped := false
+	t.Cleanup(func() {
+		if !dropped {
+			drop()
+		}
+	})
 	pu, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +148,7 @@ func TestPostgresSchema(t *testing.T) {
 		t.Fatalf("schema %s was not created", schema)
 	}
 	drop()
+	dropped = true
 	if exists() {
 		t.Errorf("schema %s still exists after drop", schema)
 	}
