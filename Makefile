@@ -82,14 +82,22 @@ lint: ## gofmt, templ fmt and go vet
 BENCHTIME ?= 300ms
 BENCHLOAD ?= 5s
 
+# PocketBase, measured side by side by make bench: built from the Go module
+# proxy at this version into .tools/ (never part of Planner's module).
+POCKETBASE_VERSION := v0.39.11
+POCKETBASE := .tools/pocketbase-$(POCKETBASE_VERSION)/base
+
+$(POCKETBASE):
+	GOBIN=$(abspath $(dir $(POCKETBASE))) $(GO) install github.com/pocketbase/pocketbase/examples/base@$(POCKETBASE_VERSION)
+
 .PHONY: bench
-bench: ## Go benchmarks, then a wrk load run of the built binary against a bare Echo baseline (a few minutes; not in test)
+bench: $(POCKETBASE) ## Go benchmarks, then wrk load runs beside bare Echo, a templ baseline and PocketBase, on SQLite and, with PLANNER_TEST_POSTGRES_URL, PostgreSQL (~10 min; not in test)
 	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
 	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) ./cmd/planner
 	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-baseline ./cmd/planner-baseline
 	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-bench ./cmd/planner-bench
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
-	bin/planner-bench --planner $(BIN) --baseline bin/planner-baseline --duration $(BENCHLOAD)
+	bin/planner-bench --planner $(BIN) --baseline bin/planner-baseline --pocketbase $(POCKETBASE) --duration $(BENCHLOAD)
 
 .PHONY: clean
 clean: ## Remove build output and the development database

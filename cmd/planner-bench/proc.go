@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -60,6 +62,51 @@ func start(name, bin string, args, env []string, prefix string, logw io.Writer) 
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("%s did not start within a minute", name)
 	}
+}
+
+// startPolled runs bin with args and env, listening on addr, and waits
+// (up to a minute) until GET health answers 200: for servers that print no
+// line of ours (PocketBase). Its output goes to logw.
+func startPolled(name, bin string, args, env []string, addr, health string, logw io.Writer) (*server, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logw, logw
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s := &server{name: name, cmd: cmd, addr: addr, url: "http://" + addr, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait() }()
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if res, err := hc.Get(s.url + health); err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case err := <-s.done:
+			return nil, fmt.Errorf("%s exited before serving: %v", name, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-s.done
+			return nil, fmt.Errorf("%s did not answer %s within a minute", name, health)
+		}
+	}
+}
+
+// freeAddr is a loopback address with a port free a moment ago, for
+// servers that cannot be told to pick one.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // stop ends the server with SIGTERM (graceful), or kills it after 15 s.

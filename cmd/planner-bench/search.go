@@ -32,74 +32,75 @@ var benchSearches = []struct{ name, q string }{
 
 // searchDB is one database of the search workload.
 type searchDB struct {
-	name string
+	col  int
 	url  string
 	seed func(ctx context.Context, n int) error
 	done func()
 }
 
-// searchCheck runs every search of benchSearches on the API and on the
+// millionCheck runs the scale workloads (the bearer list, the signed-in
+// page, RSVPs) and every search of benchSearches on the API and on the
 // events page at 1,000 events and at b.scale events, on SQLite and (with
 // --postgres) PostgreSQL, then by-id reads at rest and while 8 clients
-// search, at b.scale events.
-func (b *bench) searchCheck() ([]row, error) {
+// search, at b.scale events: one database per server, seeded once.
+func (b *bench) millionCheck() ([]line, error) {
 	dbs := []searchDB{b.sqliteSearchDB()}
 	if b.postgres != "" {
-		pg, err := b.postgresSearchDB()
+		u, drop, err := b.pgSchema()
 		if err != nil {
 			return nil, err
 		}
-		dbs = append(dbs, pg)
+		dbs = append(dbs, searchDB{col: colPostgres, url: u, done: drop,
+			seed: func(ctx context.Context, n int) error { return bulkEventsPostgres(ctx, u, 1, n) }})
 	}
-	var rows []row
+	var lines []line
 	for _, d := range dbs {
-		r, err := b.searchOn(d)
+		l, err := b.searchOn(d)
 		d.done()
 		if err != nil {
-			return nil, fmt.Errorf("search on %s: %w", d.name, err)
+			return nil, fmt.Errorf("at %d events on %s: %w", b.scale, colNames[d.col], err)
 		}
-		rows = append(rows, r...)
+		lines = append(lines, l...)
 	}
-	return rows, nil
+	return lines, nil
 }
 
 func (b *bench) sqliteSearchDB() searchDB {
-	path := filepath.Join(b.dir, "search.db")
-	return searchDB{name: "SQLite", url: path, done: func() {},
+	path := filepath.Join(b.dir, "million.db")
+	return searchDB{col: colSQLite, url: path, done: func() {},
 		seed: func(ctx context.Context, n int) error { return bulkEvents(ctx, path, 1, n) }}
 }
 
-// postgresSearchDB is a fresh schema on the --postgres server, dropped
-// afterwards.
-func (b *bench) postgresSearchDB() (searchDB, error) {
+// pgSchema makes a fresh schema on the --postgres server and returns
+// Planner's database URL for it and a function that drops it.
+func (b *bench) pgSchema() (string, func(), error) {
 	var rb [6]byte
 	_, _ = rand.Read(rb[:])
 	schema := "bench_" + hex.EncodeToString(rb[:])
+	u, err := url.Parse(b.postgres)
+	if err != nil {
+		return "", nil, err
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	admin, err := models.Open(b.postgres, quiet)
 	if err != nil {
-		return searchDB{}, err
+		return "", nil, err
 	}
 	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
 		_ = models.Close(admin)
-		return searchDB{}, err
-	}
-	u, err := url.Parse(b.postgres)
-	if err != nil {
-		return searchDB{}, err
+		return "", nil, err
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	dbURL := u.String()
-	return searchDB{name: "PostgreSQL", url: dbURL,
-		seed: func(ctx context.Context, n int) error { return bulkEventsPostgres(ctx, dbURL, 1, n) },
-		done: func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); _ = models.Close(admin) },
-	}, nil
+	drop := func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE"); _ = models.Close(admin) }
+	return u.String(), drop, nil
 }
 
-// searchOn measures every search on one database at both sizes.
-func (b *bench) searchOn(d searchDB) ([]row, error) {
+// searchOn measures the scale workloads and every search on one database
+// at both sizes.
+func (b *bench) searchOn(d searchDB) ([]line, error) {
+	name := colNames[d.col]
 	s, err := b.startPlanner(d.url)
 	if err != nil {
 		return nil, err
@@ -128,17 +129,36 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 		}
 	}
 
+	rsvpPath, err := cl.cappedEvent(token)
+	if err != nil {
+		return nil, err
+	}
+	scales := b.scaleLoads(s.url, token, cookie, rsvpPath)
+
 	type surface struct{ name, path, header string }
 	surfaces := []surface{
-		{"GET /api/event/?q=", "/api/event/?limit=50&q=", "Authorization: Bearer " + token},
-		{"GET /events?q=", "/events?q=", "Cookie: " + cookie},
+		{"`GET /api/event/?q=", "/api/event/?limit=50&q=", "Authorization: Bearer " + token},
+		{"`GET /events?q=", "/events?q=", "Cookie: " + cookie},
 	}
-	measure := func() (map[string]result, error) {
+	measure := func(size string) (map[string]result, error) {
 		out := map[string]result{}
+		if b.runs("scale") {
+			for _, w := range scales {
+				r, err := b.measure(name, "scale at "+size+": "+w.name, w.l)
+				if err != nil {
+					return nil, err
+				}
+				out[w.name] = r
+			}
+		}
+		if !b.runs("search") {
+			return out, nil
+		}
 		for _, sf := range surfaces {
 			for _, sr := range benchSearches {
-				r, err := b.wrk(load{url: s.url + sf.path + url.QueryEscape(sr.q), threads: 2, conns: 8,
-					duration: b.searchDur, headers: []string{sf.header}})
+				r, err := b.measure(name, fmt.Sprintf("search at %s: %s%s`", size, sf.name, sr.q),
+					load{url: s.url + sf.path + url.QueryEscape(sr.q), threads: 2, conns: 8,
+						duration: b.searchDur, headers: []string{sf.header}})
 				if err != nil {
 					return nil, err
 				}
@@ -147,7 +167,7 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 		}
 		return out, nil
 	}
-	small, err := measure()
+	small, err := measure("1,000")
 	if err != nil {
 		return nil, err
 	}
@@ -155,22 +175,34 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 	if err := d.seed(ctx, b.scale-1000); err != nil {
 		return nil, fmt.Errorf("seed %d events: %w", b.scale, err)
 	}
+	big := count(float64(b.scale))
 	fmt.Fprintf(b.out, "search on %s: seeded %d more events (index kept by the database) in %s\n",
-		d.name, b.scale-1000, time.Since(t0).Round(time.Millisecond))
-	large, err := measure()
+		name, b.scale-1000, time.Since(t0).Round(time.Millisecond))
+	large, err := measure(big)
 	if err != nil {
 		return nil, err
 	}
 
-	big := count(float64(b.scale))
-	var rows []row
+	var lines []line
+	if b.runs("scale") {
+		for _, w := range scales {
+			lines = append(lines, scaleLine(d.col, big, w.name, small[w.name], large[w.name]))
+		}
+	}
+	if !b.runs("search") {
+		return lines, nil
+	}
 	for _, sf := range surfaces {
 		for _, sr := range benchSearches {
 			k := sf.name + sr.q
-			ratio := small[k].rate() / large[k].rate() // time per request, 1M over 1k
-			rows = append(rows, b.row(fmt.Sprintf("%s %s%s (%s), %s events", d.name, sf.name, sr.q, sr.name, big), large[k],
-				fmt.Sprintf("%.2fx time of 1,000 (%s/s)", ratio, count(small[k].rate())),
-				"<= 5x time of 1,000", yes(ratio <= 5 && large[k].errors() == 0 && small[k].errors() == 0)))
+			ratio := small[k].okRate() / large[k].okRate() // time per request, 1M over 1k
+			c := cell{text: fmt.Sprintf("%.2f× (%s/s → %s/s)", ratio, count(small[k].okRate()), count(large[k].okRate())),
+				ok: yes(ratio <= 5 && large[k].errors() == 0 && small[k].errors() == 0)}
+			if e := small[k].errors() + large[k].errors(); e > 0 {
+				c.text += ", " + count(e) + " errors"
+			}
+			lines = append(lines, on(d.col, fmt.Sprintf("search at %s ÷ at 1,000 events: %s%s`, %s", big, sf.name, sr.q, sr.name),
+				"≤ 5×", c))
 		}
 	}
 
@@ -178,7 +210,7 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 	// the events page for a term the index cannot serve, at full size.
 	byID := load{url: s.url + "/api/event/25", threads: 1, conns: 4, duration: 2 * b.searchDur,
 		headers: []string{"Authorization: Bearer " + token}}
-	rest, err := b.wrk(byID)
+	rest, err := b.measure(name, "by id, bearer, at rest, "+big+" events", byID)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +223,7 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 	bc := make(chan out, 1)
 	go func() { r, err := b.wrk(busy); bc <- out{r, err} }()
 	time.Sleep(time.Second)
-	during, err := b.wrk(byID)
+	during, err := b.measure(name, "by id, bearer, while 8 clients search /events?q=zq", byID)
 	bo := <-bc
 	if err != nil {
 		return nil, err
@@ -200,12 +232,10 @@ func (b *bench) searchOn(d searchDB) ([]row, error) {
 		return nil, bo.err
 	}
 	ratio := float64(during.p99()) / float64(max(rest.p99(), time.Microsecond))
-	rows = append(rows,
-		b.row(fmt.Sprintf("%s GET /api/event/{id}, bearer, at rest, %s events", d.name, big), rest, "", "", nil),
-		b.row(fmt.Sprintf("%s GET /api/event/{id} while 8 clients search /events?q=zq", d.name), during,
-			fmt.Sprintf("p99 %.1fx at rest", ratio), "p99 <= 10x at rest", yes(ratio <= 10 && during.errors() == 0)),
-		b.row(fmt.Sprintf("  the 8 searching clients (%s)", d.name), bo.r, "", "", nil))
-	return rows, nil
+	lines = append(lines, on(d.col, fmt.Sprintf("by id p99 while 8 clients search `/events?q=zq` ÷ at rest, %s events", big),
+		"≤ 10×", cell{text: fmt.Sprintf("%.1f× (%s vs %s; searches %s/s)", ratio, dur(during.p99()), dur(rest.p99()), count(bo.r.okRate())),
+			ok: yes(ratio <= 10 && during.errors() == 0)}))
+	return lines, nil
 }
 
 // bulkEventsPostgres is bulkEvents for a PostgreSQL schema: one INSERT ...

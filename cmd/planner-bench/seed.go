@@ -120,7 +120,13 @@ var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 // eventBody is the event every create sends: every field set, as a real
 // client would.
 func eventBody(i int) string {
-	b, _ := json.Marshal(map[string]any{
+	b, _ := json.Marshal(eventFields(i))
+	return string(b)
+}
+
+// eventFields are the fields of bench event i.
+func eventFields(i int) map[string]any {
+	return map[string]any{
 		"title":       fmt.Sprintf("Community meetup #%d", i),
 		"image":       "https://images.example.com/meetup.png",
 		"description": "An evening of short talks, food and conversation. Bring a friend; everyone is welcome.",
@@ -129,8 +135,7 @@ func eventBody(i int) string {
 		"starts_at":   time.Now().UTC().Add(time.Duration(i%40-10) * 24 * time.Hour).Truncate(time.Hour).Format(time.RFC3339),
 		"ends_at":     time.Now().UTC().Add(time.Duration(i%40-10)*24*time.Hour + 3*time.Hour).Truncate(time.Hour).Format(time.RFC3339),
 		"visibility":  "public",
-	})
-	return string(b)
+	}
 }
 
 // events creates n public events through the API with token.

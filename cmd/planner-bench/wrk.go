@@ -53,6 +53,14 @@ func (r result) rate() float64 {
 	return r.Requests / (r.DurationUS / 1e6)
 }
 
+// okRate is answers under 400 per second: what a client got done.
+func (r result) okRate() float64 {
+	if r.DurationUS == 0 {
+		return 0
+	}
+	return max(0, r.Requests-r.Status) / (r.DurationUS / 1e6)
+}
+
 // errors counts socket errors, timeouts and error statuses.
 func (r result) errors() float64 { return r.Connect + r.Read + r.Write + r.Timeout + r.Status }
 
