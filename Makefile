@@ -92,7 +92,7 @@ $(POCKETBASE):
 
 .PHONY: bench
 bench: $(POCKETBASE) ## Go benchmarks, then wrk load runs beside bare Echo, a templ baseline and PocketBase, on SQLite and, with PLANNER_TEST_POSTGRES_URL, PostgreSQL (~10 min; not in test)
-	@command -v wrk >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk)
+	@command -v wrk >/dev/null 2>&1 && command -v haproxy >/dev/null 2>&1 || (apt-get update && apt-get install -y wrk haproxy)
 	$(GO) build -tags $(TAGS) -trimpath -o $(BIN) ./cmd/planner
 	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-baseline ./cmd/planner-baseline
 	$(GO) build -tags $(TAGS) -trimpath -o bin/planner-bench ./cmd/planner-bench

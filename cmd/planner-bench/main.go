@@ -53,6 +53,8 @@ type bench struct {
 	postgres                        string          // PostgreSQL server ("": SQLite only)
 	searchDur                       time.Duration   // length of each search measurement
 	procs                           int             // GOMAXPROCS of each scale-out instance (0: Go's default)
+	cpus                            float64         // CPU quota of each scale-out instance, in cores (0: none)
+	proxyBin                        string          // the scale-out balancer: HAProxy's binary, or "go" for the built-in proxy
 
 	// Set up by all.
 	began      time.Time
@@ -113,6 +115,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if _, err := exec.LookPath(b.wrkBin); err != nil {
 		return fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
 	}
+	if b.proxyBin != "go" && b.runs("scaleout") && b.postgres != "" {
+		if b.proxyBin, err = exec.LookPath(b.proxyBin); err != nil {
+			return fmt.Errorf("haproxy not found (apt-get install haproxy, or --proxy go): %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "planner-bench-")
 	if err != nil {
 		return err
@@ -155,6 +162,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (b *bench, keep bool, e
 		"PostgreSQL server: every workload also runs there, each in a schema of its own, dropped afterwards (default $PLANNER_TEST_POSTGRES_URL; empty: SQLite only)")
 	fs.DurationVar(&b.searchDur, "search-duration", 2*time.Second, "length of each search measurement")
 	fs.IntVar(&b.procs, "scaleout-procs", 1, "GOMAXPROCS of each of the two instances of the scale-out workload, as on containers of that many cores (0: Go's default, every core)")
+	fs.Float64Var(&b.cpus, "scaleout-cpus", 0.5, "CPU quota of each of the two instances of the scale-out workload, in cores, as on containers of that many CPUs (a CPU cgroup: needs root; 0: none)")
+	fs.StringVar(&b.proxyBin, "proxy", "haproxy", "the scale-out workload's balancer: an HAProxy binary (Debian's haproxy), or \"go\" for the one built in (httputil.ReverseProxy)")
 	fs.Func("set", "extra PLANNER_NAME=value setting for Planner (repeatable), e.g. --set PLANNER_LOG_LEVEL=warn", func(v string) error {
 		if !strings.HasPrefix(v, "PLANNER_") || !strings.Contains(v, "=") {
 			return fmt.Errorf("want PLANNER_NAME=value, got %q", v)

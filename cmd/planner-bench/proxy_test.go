@@ -29,11 +29,17 @@ func TestProxyRoundRobin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.close() })
+	testRoundRobin(t, p, a, b)
+}
+
+// testRoundRobin checks that p, in front of backend "a", sends every
+// request to it intact, and once set to a and b, half to each.
+func testRoundRobin(t *testing.T, p balancer, a, b *httptest.Server) {
 	send := func(n int) map[string]int {
 		t.Helper()
 		seen := map[string]int{}
 		for i := range n {
-			res, err := http.Post(p.url+"/api/event/new?x=1", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+			res, err := http.Post(p.addr()+"/api/event/new?x=1", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"os"
 	"runtime"
 	"strconv"
 )
@@ -20,6 +21,26 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 	}
 	var inst [2]*server
 	for i := range inst {
+		if b.cpus > 0 {
+			q, err := newCPUQuota(fmt.Sprintf("planner-bench-%d-%d", os.Getpid(), i), b.cpus)
+			if err != nil {
+				return nil, err
+			}
+			// Deferred before the instance's stop, so run after it: once
+			// stop has waited for the instance, the group is empty.
+			defer func() { _ = q.remove() }()
+			p, err := start("planner", b.plannerBin, []string{"serve"}, env, "Planner is serving on ", b.logs)
+			if err != nil {
+				return nil, err
+			}
+			defer p.stop()
+			// It started outside the quota; it is measured inside.
+			if err := q.add(p.cmd.Process.Pid); err != nil {
+				return nil, fmt.Errorf("cpu quota: %w", err)
+			}
+			inst[i] = p
+			continue
+		}
 		p, err := start("planner", b.plannerBin, []string{"serve"}, env, "Planner is serving on ", b.logs)
 		if err != nil {
 			return nil, err
@@ -28,24 +49,35 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 		inst[i] = p
 	}
 	first, second := inst[0], inst[1]
-	px, err := newProxy(log.New(b.logs, "proxy: ", log.LstdFlags), first.url)
+	var px balancer
+	var err error
+	via := "HAProxy"
+	if b.proxyBin == "go" {
+		px, err = newProxy(log.New(b.logs, "proxy: ", log.LstdFlags), first.url)
+		via = "the Go proxy"
+	} else {
+		px, err = newHAProxy(b.proxyBin, b.dir, b.logs, first.url)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer px.close()
-	events := b.std(px.url + "/events")
+	events := b.std(px.addr() + "/events")
 	events.headers = []string{"Cookie: " + s.cookie}
 	procs := fmt.Sprintf("GOMAXPROCS=%d each, %d cores", b.procs, runtime.NumCPU())
 	if b.procs == 0 {
 		procs = fmt.Sprintf("%d cores each", runtime.NumCPU())
+	}
+	if b.cpus > 0 {
+		procs = fmt.Sprintf("%s cores each, GOMAXPROCS=%d, %d in all", strconv.FormatFloat(b.cpus, 'f', -1, 64), b.procs, runtime.NumCPU())
 	}
 	var lines []line
 	for _, w := range []struct {
 		name string
 		l    load
 	}{
-		{"by id", b.std(px.url + s.byID)},
-		{"create, 64 conns", b.create(px.url, s.token)},
+		{"by id", b.std(px.addr() + s.byID)},
+		{"create, 64 conns", b.create(px.addr(), s.token)},
 		{"signed-in `/events`", events},
 	} {
 		if err := px.set(first.url); err != nil {
@@ -68,7 +100,7 @@ func (b *bench) scaleOut(s *side) ([]line, error) {
 		if e := one.errors() + two.errors(); e > 0 {
 			c.text += ", " + count(e) + " errors"
 		}
-		lines = append(lines, on(s.col, fmt.Sprintf("2 instances ÷ 1 via one proxy (%s): %s", procs, w.name), "> 1", c))
+		lines = append(lines, on(s.col, fmt.Sprintf("2 instances ÷ 1 via %s (%s): %s", via, procs, w.name), "> 1", c))
 	}
 	return lines, nil
 }
