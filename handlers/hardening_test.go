@@ -606,8 +606,8 @@ func TestHashSlotsFollowCores(t *testing.T) {
 	for _, tc := range []struct{ configured, cpus, want int }{
 		{0, 1, 1}, {0, 2, 1}, {0, 4, 3}, {0, 16, 15}, {6, 2, 6}, {1, 64, 1},
 	} {
-		if got := hashSlots(tc.configured, tc.cpus); got != tc.want {
-			t.Errorf("hashSlots(%d, %d cores) = %d, want %d", tc.configured, tc.cpus, got, tc.want)
+		if got := HashSlots(tc.configured, tc.cpus); got != tc.want {
+			t.Errorf("HashSlots(%d, %d cores) = %d, want %d", tc.configured, tc.cpus, got, tc.want)
 		}
 	}
 }

@@ -78,7 +78,7 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
-	cfg.HashSlots = hashSlots(cfg.HashSlots, runtime.NumCPU())
+	cfg.HashSlots = HashSlots(cfg.HashSlots, runtime.NumCPU())
 	if cfg.HashQueue <= 0 {
 		cfg.HashQueue = 4 * cfg.HashSlots
 	}
@@ -134,12 +134,12 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	return e, nil
 }
 
-// hashSlots is how many bcrypt hashes may run at once: the configured
+// HashSlots is how many bcrypt hashes may run at once: the configured
 // number (PLANNER_HASH_SLOTS), else one less than the cores, at least one,
 // so a sign-in flood leaves a core for every other request. Sign-in
 // capacity is then slots ÷ the time of one hash (about 0.2 s of a core at
 // cost 12): 1 slot on 2 cores is about 5 sign-ins a second, 7 on 8 about 35.
-func hashSlots(configured, cpus int) int {
+func HashSlots(configured, cpus int) int {
 	if configured > 0 {
 		return configured
 	}

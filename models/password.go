@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 
@@ -197,9 +198,29 @@ func (t *Ticket) run(ctx context.Context, f func()) error {
 		return ctx.Err()
 	}
 	defer func() { <-t.h.slots }()
-	f()
+	// bcrypt runs on an OS thread of its own at a lower priority: when the
+	// cores are busy, the kernel runs the threads answering other requests
+	// first, so a flood of sign-ins slows sign-ins, not reads (serve also
+	// gives Go a processor per slot beyond the request workers'). The
+	// goroutine never unlocks its thread, so the thread ends with it (Go
+	// does not reuse a thread a goroutine exited locked to) and nothing
+	// else ever runs at the lowered priority.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		f()
+	}()
+	<-done
 	return nil
 }
+
+// hashNice is the nice value of the threads bcrypt runs on: at 10 the
+// kernel's fair scheduler weighs such a thread at about a tenth of a
+// normal one, so on a core other requests keep busy a hash takes longer,
+// and on an idle core just as long.
+const hashNice = 10
 
 // Hash returns the bcrypt hash of password at the configured cost.
 func (t *Ticket) Hash(ctx context.Context, password string) (string, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,5 +250,16 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		if !strings.HasPrefix(r.stderr, "planner: "+tt.variable+": ") {
 			t.Errorf("%q: stderr %q, want it to start with the variable %s", tt.args, r.stderr, tt.variable)
 		}
+	}
+}
+
+// TestHashProcs: serving adds one Go processor per hashing slot to the
+// request workers' and gives them back when it stops.
+func TestHashProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	prev := hashProcs(3)
+	now := runtime.GOMAXPROCS(prev)
+	if prev != before || now != before+3 {
+		t.Fatalf("hashProcs(3) at GOMAXPROCS=%d: returned %d, set %d; want %d and %d", before, prev, now, before, before+3)
 	}
 }
