@@ -13,7 +13,7 @@ func TestHAProxyConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"bind 127.0.0.1:9000", "balance roundrobin", "mode http", "option http-keep-alive",
+	for _, want := range []string{"bind 127.0.0.1:9000", "balance roundrobin", "mode tcp",
 		"server planner1 127.0.0.1:9001\n", "server planner2 127.0.0.1:9002\n"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config lacks %q:\n%s", want, cfg)

@@ -33,13 +33,16 @@ func TestProxyRoundRobin(t *testing.T) {
 }
 
 // testRoundRobin checks that p, in front of backend "a", sends every
-// request to it intact, and once set to a and b, half to each.
+// request to it intact, and once set to a and b, half to each. Each
+// request comes on a connection of its own, so balancers of connections
+// (HAProxy in TCP mode) and of requests (the Go proxy) both alternate.
 func testRoundRobin(t *testing.T, p balancer, a, b *httptest.Server) {
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	send := func(n int) map[string]int {
 		t.Helper()
 		seen := map[string]int{}
 		for i := range n {
-			res, err := http.Post(p.addr()+"/api/event/new?x=1", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+			res, err := hc.Post(p.addr()+"/api/event/new?x=1", "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
 			if err != nil {
 				t.Fatal(err)
 			}
