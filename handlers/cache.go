@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -203,7 +204,7 @@ func (r *versionReads) version(ctx context.Context, events *models.Events) (int6
 	case <-read.done:
 		return read.version, read.err
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, fmt.Errorf("wait for the events version: %w: %w", models.ErrTimeout, ctx.Err())
 	}
 }
 

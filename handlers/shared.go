@@ -2,9 +2,12 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/planner/planner/models"
 )
 
 // sharedReads shares one kind of read between requests that ask for the
@@ -73,8 +76,10 @@ func (s *sharedReads[K, V]) get(ctx context.Context, key K, read func(context.Co
 	case <-r.done:
 		return r.value, r.err
 	case <-ctx.Done():
+		// The request's deadline or its client ended the wait: a 503 with
+		// Retry-After, as a query cut short would be.
 		var zero V
-		return zero, ctx.Err()
+		return zero, fmt.Errorf("wait for a shared read: %w: %w", models.ErrTimeout, ctx.Err())
 	}
 }
 

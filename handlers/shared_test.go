@@ -84,8 +84,8 @@ func TestSharedReadsKeysAndErrors(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
-	if _, err := s.get(ctx, "c", func(context.Context) (string, error) { <-block; return "", nil }); !errors.Is(err, context.Canceled) {
-		t.Fatalf("a cancelled request kept waiting or got %v", err)
+	if _, err := s.get(ctx, "c", func(context.Context) (string, error) { <-block; return "", nil }); !errors.Is(err, context.Canceled) || !errors.Is(err, models.ErrTimeout) {
+		t.Fatalf("a cancelled request kept waiting or got %v (want the 503 kind, models.ErrTimeout)", err)
 	}
 }
 
