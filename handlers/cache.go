@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/planner/planner/models"
@@ -27,7 +30,7 @@ import (
 // the version moves, it starts again empty.
 type publicCache struct {
 	events *models.Events
-	reads  versionReads
+	reads  *versionReads // shared with the page lists
 
 	mu      sync.Mutex
 	version int64
@@ -47,8 +50,8 @@ const (
 	publicCacheEntries = 4096
 )
 
-func newPublicCache(events *models.Events) *publicCache {
-	return &publicCache{events: events, entries: map[string]cachedAnswer{}}
+func newPublicCache(events *models.Events, reads *versionReads) *publicCache {
+	return &publicCache{events: events, reads: reads, entries: map[string]cachedAnswer{}}
 }
 
 // listCacheKey is where the answer to an event list query is kept.
@@ -201,7 +204,7 @@ func (r *versionReads) version(ctx context.Context, events *models.Events) (int6
 	case <-read.done:
 		return read.version, read.err
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, fmt.Errorf("wait for the events version: %w: %w", models.ErrTimeout, ctx.Err())
 	}
 }
 
@@ -223,4 +226,161 @@ func (r *versionReads) run(events *models.Events) {
 	if more {
 		go r.run(events)
 	}
+}
+
+// pageLists keeps the pages of the events list the event pages show
+// (models.EventPage, before it is turned into views), so a signed-in
+// browser reading /events again costs one shared version check instead of
+// reading twenty events with their creators.
+//
+// It follows the public cache's rule: every use is checked against the
+// events version, read after the request arrived (versionReads), and a
+// page is kept only under the version read before its data was, so it is
+// never used once anything it shows changed, through this instance,
+// another one or the CLI. What a page holds depends on who asks (their
+// private events), so a page is kept for one viewer id only. Searches are
+// not kept (their first page depends on the moment in ways a page cannot
+// tell). A first page (no cursor) also depends on the clock: an upcoming
+// event moves to the past when it starts, so it is used only until its
+// earliest upcoming event starts (see until); a page from a cursor reads
+// the moment from the cursor and depends on the data alone.
+type pageLists struct {
+	events eventLister
+	reads  *versionReads
+	src    *models.Events // the version's
+
+	mu      sync.Mutex
+	version int64
+	entries map[pageListKey]keptPage
+	size    int
+}
+
+// eventLister lists events (*models.Events).
+type eventLister interface {
+	List(ctx context.Context, q models.EventQuery) (models.EventPage, error)
+}
+
+// pageListKey is everything of a query its page depends on, but the moment.
+type pageListKey struct {
+	viewer        uint // 0: anonymous
+	allPrivate    bool
+	order         models.EventOrder
+	limit         int
+	tag           string
+	after, before string
+}
+
+// keptPage is a page and how long it stays right.
+type keptPage struct {
+	page models.EventPage
+	// until is when the page stops being right by the clock alone: the
+	// start of its earliest upcoming event, at which that event becomes a
+	// past one. Nil: never (a cursor's page, or no upcoming event).
+	until *time.Time
+}
+
+// Bounds of the kept pages: a few hundred pages of twenty events.
+const (
+	pageListsBytes   = 4 << 20
+	pageListsEntries = 1024
+)
+
+func newPageLists(src *models.Events, reads *versionReads) *pageLists {
+	return &pageLists{events: src, src: src, reads: reads, entries: map[pageListKey]keptPage{}}
+}
+
+// List answers q from a kept page while the events version and the clock
+// allow, else from the database (keeping the answer).
+func (pl *pageLists) List(ctx context.Context, q models.EventQuery) (models.EventPage, error) {
+	if strings.TrimSpace(q.Q) != "" {
+		return pl.events.List(ctx, q)
+	}
+	key := pageListKey{order: q.Order, limit: q.Limit, tag: q.Tag, after: q.After, before: q.Before, allPrivate: q.AllPrivate}
+	if q.Viewer != nil {
+		key.viewer = q.Viewer.ID
+	}
+	now := q.Now.UTC().Truncate(time.Second) // as the listing measures it
+	version, err := pl.reads.version(ctx, pl.src)
+	if err != nil {
+		return models.EventPage{}, err
+	}
+	pl.mu.Lock()
+	if version > pl.version {
+		pl.reset(version)
+	}
+	kept, ok := pl.entries[key]
+	ok = ok && version == pl.version
+	pl.mu.Unlock()
+	if ok && kept.usableAt(now, q) {
+		return kept.page, nil
+	}
+	page, err := pl.events.List(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	pl.put(version, key, keep(page, q))
+	return page, nil
+}
+
+// usableAt reports whether the page is what q would read at now: a
+// cursor's page always (its moment is the cursor's); a first page from its
+// own moment until its earliest upcoming event starts.
+func (k keptPage) usableAt(now time.Time, q models.EventQuery) bool {
+	if q.After != "" || q.Before != "" {
+		return true
+	}
+	if now.Before(k.page.Now) {
+		return false // the clock went back: the page may miss upcoming events
+	}
+	return k.until == nil || !now.After(*k.until)
+}
+
+// keep is page as kept for q. The first page of a listing measured at
+// page.Now holds, of every event it may show, the upcoming ones soonest
+// first: if it shows none there is none (no event starts at page.Now or
+// later), else the first is the earliest. Until that one starts no event
+// changes sides, so the page reads the same.
+func keep(page models.EventPage, q models.EventQuery) keptPage {
+	k := keptPage{page: page}
+	if q.After != "" || q.Before != "" {
+		return k
+	}
+	for i := range page.Events {
+		if s := page.Events[i].StartsAt; s != nil && !s.Before(page.Now) && (k.until == nil || s.Before(*k.until)) {
+			t := *s
+			k.until = &t
+		}
+	}
+	return k
+}
+
+// put keeps k, built from data read after version was, unless the version
+// has moved on meanwhile.
+func (pl *pageLists) put(version int64, key pageListKey, k keptPage) {
+	n := pageSizeOf(key, k.page)
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if version != pl.version {
+		return
+	}
+	if pl.size+n > pageListsBytes || len(pl.entries) >= pageListsEntries {
+		pl.reset(version)
+	}
+	pl.entries[key] = k
+	pl.size += n
+}
+
+func (pl *pageLists) reset(version int64) {
+	pl.version, pl.entries, pl.size = version, map[pageListKey]keptPage{}, 0
+}
+
+// pageSizeOf estimates the memory a kept page holds.
+func pageSizeOf(key pageListKey, p models.EventPage) int {
+	n := 256 + len(key.tag) + len(key.after) + len(key.before) + len(p.Next) + len(p.Prev)
+	for i := range p.Events {
+		e := &p.Events[i]
+		n += 512 + len(e.Title) + len(e.Image) + len(e.Description) + len(e.Tags) + len(e.Location) +
+			len(e.Timezone) + len(e.Creator.Name) + len(e.Creator.Email)
+	}
+	return n
 }

@@ -123,7 +123,7 @@ func TestVersionReadsNeverOlder(t *testing.T) {
 	app := newTestApp(t)
 	u := app.createUser("owner@example.com", goodPassword, models.RoleUser)
 	events := models.NewEvents(app.db)
-	var reads versionReads
+	reads := &versionReads{}
 	stop := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() {

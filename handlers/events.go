@@ -35,6 +35,7 @@ type eventStore interface {
 // Events serves the event pages, the home page's upcoming events included.
 type Events struct {
 	events   eventStore
+	lists    eventLister // the list pages' reads: events, or pages kept of it
 	rsvps    rsvpStore
 	timezone *time.Location // the default zone
 	clock    models.Clock
@@ -46,9 +47,11 @@ type Events struct {
 }
 
 // NewEvents returns the event pages; cfg gives the default time zone, the
-// keys share links are derived from and the public origin.
-func NewEvents(cfg Config, events eventStore, rsvps rsvpStore) *Events {
-	return &Events{events: events, rsvps: rsvps, timezone: cfg.Timezone, clock: cfg.Clock,
+// keys share links are derived from and the public origin. lists answers
+// the home page's and the events list's reads (a pageLists over events, or
+// events itself).
+func NewEvents(cfg Config, events eventStore, rsvps rsvpStore, lists eventLister) *Events {
+	return &Events{events: events, lists: lists, rsvps: rsvps, timezone: cfg.Timezone, clock: cfg.Clock,
 		secrets: derivedSecrets{keys: cfg.SecretKeys}, queued: cfg.MailQueued, baseURL: cfg.BaseURL.String(), secure: cfg.Secure(), cal: newCalendarWriter(cfg)}
 }
 
@@ -65,7 +68,7 @@ const homeEvents = 5
 
 // Home renders the landing page with the next upcoming public events.
 func (h *Events) Home(c echo.Context) error {
-	list, err := h.events.List(c.Request().Context(), models.EventQuery{
+	list, err := h.lists.List(c.Request().Context(), models.EventQuery{
 		Order: models.OrderUpcoming, Limit: homeEvents, Now: h.clock.Now(),
 	})
 	if err != nil {
@@ -98,7 +101,7 @@ func (h *Events) Index(c echo.Context) error {
 		Before: c.QueryParam("before"),
 		Now:    h.clock.Now(),
 	}
-	list, err := h.events.List(c.Request().Context(), q)
+	list, err := h.lists.List(c.Request().Context(), q)
 	if errors.Is(err, models.ErrBadCursor) {
 		return echo.NewHTTPError(http.StatusBadRequest, "That page link is not valid. Start again from the first page.")
 	}

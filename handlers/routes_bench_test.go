@@ -144,3 +144,27 @@ func BenchmarkAPIEventCreateParallel(b *testing.B) {
 	})
 	b.ReportMetric(cpu.perOp(b), "cpu-ns/op")
 }
+
+// BenchmarkEventsPageSignedInParallel is one browser session reading the
+// events page from many connections at once, as in the load run: the
+// session checks of overlapping requests are shared, the page's list is
+// kept while the events version stands.
+func BenchmarkEventsPageSignedInParallel(b *testing.B) {
+	ba := newBenchApp(b)
+	b.ReportAllocs()
+	cpu := startCPU()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, "/events", nil)
+			req.Header.Set("Cookie", ba.cookie)
+			rec := httptest.NewRecorder()
+			ba.app.e.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
+	b.ReportMetric(cpu.perOp(b), "cpu-ns/op")
+}

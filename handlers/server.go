@@ -114,14 +114,15 @@ func New(cfg Config, log *slog.Logger, db *gorm.DB) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	reads := &versionReads{} // one shared read of the events version for the API's cache and the pages'
 	f := features{
 		passkeys:  passkeys,
 		api:       NewAPI(accounts, accounts, sessions),
-		apiEvents: NewAPIEvents(cfg, events, events, newPublicCache(events)),
+		apiEvents: NewAPIEvents(cfg, events, events, newPublicCache(events, reads)),
 		docs:      &Docs{cfg: cfg},
 		widget:    &Widget{cfg: cfg},
 		admin:     NewAdmin(cfg, accounts, models.NewSite(db), events),
-		events:    NewEvents(cfg, events, events),
+		events:    NewEvents(cfg, events, events, newPageLists(events, reads)),
 		calendar:  calendar,
 		health:    NewHealth(func(ctx context.Context) error { return models.Ping(ctx, db) }),
 		auth:      NewAuth(accounts, accounts, sessions, passkeys.Enabled(), cfg.Secure()),

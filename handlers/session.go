@@ -52,12 +52,28 @@ type Sessions struct {
 	revoked *models.Sessions
 	log     *slog.Logger
 	clock   models.Clock
+	// holders shares the session check between concurrent requests of
+	// one session; each still gets a check that began after it arrived.
+	holders sharedReads[holderKey, holding]
+}
+
+// holderKey names one session check: the token's user and session.
+type holderKey struct {
+	user uint
+	sid  string
+}
+
+// holding is the answer of a session check.
+type holding struct {
+	user *models.User
+	held models.Held
 }
 
 // NewSessions returns the sessions of cfg: cookies and tokens signed by
 // tokens, revocations in revoked, renewal failures logged to log.
 func NewSessions(cfg Config, tokens *Tokens, revoked *models.Sessions, log *slog.Logger) *Sessions {
-	return &Sessions{cfg: cfg, tokens: tokens, revoked: revoked, log: log, clock: cfg.Clock}
+	return &Sessions{cfg: cfg, tokens: tokens, revoked: revoked, log: log, clock: cfg.Clock,
+		holders: sharedReads[holderKey, holding]{timeout: cfg.RequestTimeout}}
 }
 
 // session is the account.Session the principal's token belongs to, with
@@ -93,13 +109,18 @@ func (s *Sessions) Verify(ctx context.Context, aud, raw string, seen Seen) (*Pri
 		return nil, fmt.Errorf("%w: %w", errInvalidToken, err)
 	}
 	id, _ := claims.UserID()
-	u, held, err := s.revoked.Holder(ctx, id, claims.SID)
+	h, err := s.holders.get(ctx, holderKey{id, claims.SID}, func(ctx context.Context) (holding, error) {
+		u, held, err := s.revoked.Holder(ctx, id, claims.SID)
+		return holding{u, held}, err
+	})
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, errTokenRejected
 	}
 	if err != nil {
 		return nil, err
 	}
+	u, held := new(models.User), h.held
+	*u = *h.user // each request its own copy: handlers may change theirs
 	if held.Revoked || u.Disabled || u.TokenVersion != claims.Ver {
 		return nil, errTokenRejected
 	}
