@@ -22,7 +22,24 @@ type eventStmts struct {
 	insertEvent lazyStmt
 	// insertTags[n-1] inserts n tag rows at once (SQLite only).
 	insertTags [MaxTags]lazyStmt
+	// SQLite's batch statements (see writeBulk): the next event id, and
+	// bulkEvents[k] and bulkTags[k] inserting 2^k events or tag rows.
+	nextID     lazyStmt
+	bulkEvents [bulkEventSizes]lazyStmt
+	bulkTags   [bulkTagSizes]lazyStmt
+	// PostgreSQL's batch statements (see writeBulkPostgres): ids for the
+	// events, then every event and tag row in one statement.
+	nextIDs lazyStmt
+	bulk    lazyStmt
 }
+
+// The sizes of SQLite's batch statements are powers of two, so that a
+// handful of prepared statements writes any batch in a few statements:
+// events up to 2^7 = maxCreateBatch at once, tag rows up to 2^10.
+const (
+	bulkEventSizes = 8
+	bulkTagSizes   = 11
+)
 
 // maxCreateBatch bounds how many events one commit writes: enough that a
 // burst of clients shares a handful of commits, few enough that one
@@ -39,6 +56,7 @@ type createQueue struct {
 	mu      sync.Mutex
 	waiting []*createReq
 	running bool // a committer goroutine is draining waiting
+	commits int  // batches taken so far, for the benchmarks' events per commit
 }
 
 // createReq is one caller's event on its way to a commit.
@@ -125,6 +143,7 @@ func (s *Events) commitCreates() {
 			q.mu.Unlock()
 			return
 		}
+		q.commits++
 		batch := q.waiting[:n:n]
 		q.waiting = slices.Clone(q.waiting[n:]) // callers keep appending: never share the batch's array
 		q.mu.Unlock()
@@ -146,6 +165,17 @@ func (s *Events) commitBatch(batch []*createReq) {
 		ctx, cancel = context.WithTimeout(ctx, createBatchTimeout)
 		defer cancel()
 	}
+	bulk := s.writeBulk
+	if isPostgres(s.db) {
+		bulk = s.writeBulkPostgres
+	}
+	if bulk(ctx, batch) == nil {
+		for _, r := range batch {
+			r.done <- nil
+		}
+		return
+	}
+	// One statement per event, which tells whose statement failed.
 	for len(batch) > 0 {
 		failed, err := s.writeBatch(ctx, batch)
 		switch {
@@ -207,6 +237,179 @@ func (s *Events) writeBatch(ctx context.Context, batch []*createReq) (int, error
 		}
 	}
 	return -1, tx.Commit()
+}
+
+// writeBulk writes batch on SQLite in a few statements: every event's row
+// under an id chosen in the transaction, then every tag row. It is all or
+// nothing: on any error the transaction is rolled back and the batch is
+// written again one event at a time, which tells whose event failed.
+//
+// Few statements matter more than anything else here: the search index
+// (FTS5) writes the terms it gathered to disk at the start of every
+// statement that opens a statement journal, as an INSERT with triggers
+// does. One statement per event is one index segment per event, most of
+// the cost of a create; one statement for many events is one segment for
+// them all.
+func (s *Events) writeBulk(ctx context.Context, batch []*createReq) error {
+	pool, err := writePool(s.db)
+	if err != nil {
+		return err
+	}
+	var tags [][2]any // (event index, tag)
+	for i, r := range batch {
+		for _, t := range r.tags {
+			tags = append(tags, [2]any{i, t})
+		}
+	}
+	// Prepared before the transaction holds the write connection.
+	nextID, err := s.stmts.nextID.get(ctx, s.db, writePool, "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), "+
+		"COALESCE((SELECT max(id) FROM events), 0))")
+	if err != nil {
+		return err
+	}
+	eventChunks, tagChunks := powerChunks(len(batch), bulkEventSizes), powerChunks(len(tags), bulkTagSizes)
+	eventStmts := map[int]*sql.Stmt{}
+	for _, k := range eventChunks {
+		cols := append([]string{"id"}, eventColumns...)
+		if eventStmts[k], err = s.stmts.bulkEvents[k].get(ctx, s.db, writePool, "INSERT INTO events ("+strings.Join(cols, ", ")+") VALUES "+
+			rowsOf(len(cols), 1<<k)); err != nil {
+			return err
+		}
+	}
+	tagStmts := map[int]*sql.Stmt{}
+	for _, k := range tagChunks {
+		if tagStmts[k], err = s.stmts.bulkTags[k].get(ctx, s.db, writePool, "INSERT INTO event_tags (event_id, tag) VALUES "+rowsOf(2, 1<<k)); err != nil {
+			return err
+		}
+	}
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The ids AUTOINCREMENT would give, in order: the transaction holds
+	// the write lock, so nothing else takes them meanwhile, and an id once
+	// used (even by a deleted event) is never chosen again.
+	var last int64
+	if err := tx.StmtContext(ctx, nextID).QueryRowContext(ctx).Scan(&last); err != nil {
+		return err
+	}
+	args := make([]any, 0, (1+len(eventColumns))<<eventChunks[0])
+	done := 0
+	for _, k := range eventChunks {
+		args = args[:0]
+		for _, r := range batch[done : done+1<<k] {
+			e := r.e
+			e.ID = uint(last) + 1 + uint(done) + uint(len(args)/(1+len(eventColumns)))
+			e.CreatedAt = s.db.NowFunc()
+			e.UpdatedAt = e.CreatedAt
+			args = append(append(args, e.ID), eventArgs(e)...)
+		}
+		if _, err := tx.StmtContext(ctx, eventStmts[k]).ExecContext(ctx, args...); err != nil {
+			return s.translateDriver(err)
+		}
+		done += 1 << k
+	}
+	done = 0
+	for _, k := range tagChunks {
+		args = args[:0]
+		for _, t := range tags[done : done+1<<k] {
+			args = append(args, batch[t[0].(int)].e.ID, t[1])
+		}
+		if _, err := tx.StmtContext(ctx, tagStmts[k]).ExecContext(ctx, args...); err != nil {
+			return s.translateDriver(err)
+		}
+		done += 1 << k
+	}
+	return tx.Commit()
+}
+
+// writeBulkPostgres writes batch on PostgreSQL in one statement, its own
+// transaction: ids are drawn from the events' sequence first, then every
+// event and tag row goes in as arrays. That is two round trips and one WAL
+// flush for the whole batch. It is all or nothing, like writeBulk; a
+// failed batch burns its ids, as any rolled-back insert does.
+func (s *Events) writeBulkPostgres(ctx context.Context, batch []*createReq) error {
+	nextIDs, err := s.stmts.nextIDs.get(ctx, s.db, writePool, "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)")
+	if err != nil {
+		return err
+	}
+	bulk, err := s.stmts.bulk.get(ctx, s.db, writePool, "WITH e AS (INSERT INTO events (id, "+strings.Join(eventColumns, ", ")+
+		") SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "+
+		"$8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::bigint[], $13::boolean[], $14::timestamptz[], $15::timestamptz[])), "+
+		"t AS (INSERT INTO event_tags (event_id, tag) SELECT * FROM unnest($16::bigint[], $17::text[])) SELECT 1")
+	if err != nil {
+		return err
+	}
+	rows, err := nextIDs.QueryContext(ctx, len(batch))
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(batch))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) != len(batch) {
+		return fmt.Errorf("the events sequence gave %d ids for %d events", len(ids), len(batch))
+	}
+	n := len(batch)
+	var (
+		creators                                             = make([]int64, n)
+		titles, images, descs, tagLists, locations, vis, tzs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		starts, ends                                         = make([]*time.Time, n), make([]*time.Time, n)
+		capacities                                           = make([]*int, n)
+		open                                                 = make([]bool, n)
+		created                                              = make([]time.Time, n)
+		tagEvents                                            []int64
+		tags                                                 []string
+	)
+	for i, r := range batch {
+		e := r.e
+		e.ID = uint(ids[i])
+		e.CreatedAt = s.db.NowFunc()
+		e.UpdatedAt = e.CreatedAt
+		creators[i], titles[i], images[i], descs[i], tagLists[i], locations[i] = int64(e.CreatorID), e.Title, e.Image, e.Description, e.Tags, e.Location
+		starts[i], ends[i], vis[i], tzs[i], capacities[i], open[i], created[i] = e.StartsAt, e.EndsAt, e.Visibility, e.Timezone, e.Capacity, e.RSVPOpen, e.CreatedAt
+		for _, t := range r.tags {
+			tagEvents, tags = append(tagEvents, ids[i]), append(tags, t)
+		}
+	}
+	if tags == nil {
+		tagEvents, tags = []int64{}, []string{} // empty arrays, not NULL
+	}
+	_, err = bulk.ExecContext(ctx, ids, creators, titles, images, descs, tagLists, locations, starts, ends, vis, tzs, capacities, open,
+		created, created, tagEvents, tags)
+	return s.translateDriver(err)
+}
+
+// powerChunks splits n into powers of two, largest first, none above
+// 2^(sizes-1), and returns their exponents.
+func powerChunks(n, sizes int) []int {
+	var ks []int
+	for k := sizes - 1; k >= 0; k-- {
+		for n >= 1<<k {
+			ks = append(ks, k)
+			n -= 1 << k
+		}
+	}
+	return ks
+}
+
+// rowsOf is the VALUES list of rows rows of cols placeholders each.
+func rowsOf(cols, rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
 // insertEventStmt prepares the event's INSERT. PostgreSQL writes the tags

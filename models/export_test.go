@@ -55,3 +55,10 @@ func QueuedCreates(s *Events) int {
 	defer s.creates.mu.Unlock()
 	return len(s.creates.waiting)
 }
+
+// CreateCommits is how many batches s's committers have taken.
+func CreateCommits(s *Events) int {
+	s.creates.mu.Lock()
+	defer s.creates.mu.Unlock()
+	return s.creates.commits
+}
