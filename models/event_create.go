@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -169,9 +170,9 @@ func (s *Events) commitBatch(batch []*createReq) {
 	if isPostgres(s.db) {
 		bulk = s.writeBulkPostgres
 	}
-	if bulk(ctx, batch) == nil {
+	if err := bulk(ctx, batch); err == nil || !s.notWritten(err) {
 		for _, r := range batch {
-			r.done <- nil
+			r.done <- err
 		}
 		return
 	}
@@ -193,6 +194,21 @@ func (s *Events) commitBatch(batch []*createReq) {
 		batch[failed].done <- err
 		batch = slices.Delete(batch, failed, failed+1)
 	}
+}
+
+// notWritten reports whether a failed bulk write surely wrote nothing, so
+// that writing its events again cannot store one twice. On SQLite (in the
+// process, in a transaction) a failure always rolls back. On PostgreSQL
+// only an error the server answered says so (the statement is its own
+// transaction, and a refused one is rolled back); a lost connection or an
+// expired context leaves the outcome unknown, and every caller is told
+// the error instead of risking a second copy.
+func (s *Events) notWritten(err error) bool {
+	if !isPostgres(s.db) {
+		return true
+	}
+	var refused interface{ SQLState() string } // *pgconn.PgError
+	return errors.As(err, &refused)
 }
 
 // writeBatch writes every event of batch and its tags in one transaction
@@ -327,8 +343,9 @@ func (s *Events) writeBulk(ctx context.Context, batch []*createReq) error {
 // writeBulkPostgres writes batch on PostgreSQL in one statement, its own
 // transaction: ids are drawn from the events' sequence first, then every
 // event and tag row goes in as arrays. That is two round trips and one WAL
-// flush for the whole batch. It is all or nothing, like writeBulk; a
-// failed batch burns its ids, as any rolled-back insert does.
+// flush for the whole batch. It is all or nothing, like writeBulk, and
+// written again one event at a time only when the server refused it (see
+// notWritten); a failed batch burns its ids, as any rolled-back insert does.
 func (s *Events) writeBulkPostgres(ctx context.Context, batch []*createReq) error {
 	nextIDs, err := s.stmts.nextIDs.get(ctx, s.db, writePool, "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, $1)")
 	if err != nil {
