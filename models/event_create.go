@@ -81,9 +81,11 @@ type createReq struct {
 // never before it. The committer is a goroutine that runs while there is
 // work and ends when the queue is empty, so an idle store holds none.
 //
-// Each event keeps its own outcome: if one event's statement fails (its
-// creator deleted meanwhile, say), the transaction is rolled back and the
-// batch written again without it; only its caller gets the error.
+// Each event keeps its own outcome. A batch is written in a few
+// statements (writeBulk, writeBulkPostgres); if they fail (one event's
+// creator deleted meanwhile, say), nothing of it is written and it is
+// written again one statement per event (writeBatch), where a failing
+// event is left out and only its caller gets the error.
 //
 // A caller whose context ends while its event still waits in the queue
 // takes it out and returns the context's error: that event is never
