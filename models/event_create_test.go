@@ -169,6 +169,9 @@ func TestFailingCreateKeepsItsBatch(t *testing.T) {
 		waitQueued(t, s, clients) // all in one batch
 		resume()
 		wg.Wait()
+		if n := models.CreateCommits(s); n != 1 {
+			t.Fatalf("the creates took %d batches, want them in one", n)
+		}
 		for i := range clients {
 			if i == bad {
 				if !errors.Is(errs[i], gorm.ErrForeignKeyViolated) || made[i] != nil {
