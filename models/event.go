@@ -295,6 +295,8 @@ func plainText(s string) bool {
 type Events struct {
 	db    *gorm.DB
 	stmts eventStmts
+	// creates is the queue of the group commit (see insert).
+	creates createQueue
 	// The search's bounds (fewMatches, searchWindow, scanWindow); tests
 	// shrink them.
 	few, window, scanWindow int

@@ -151,6 +151,7 @@ func BenchmarkEventsCreateParallel(b *testing.B) {
 			}
 		})
 		b.ReportMetric(cpu.perOp(b), "cpu-ns/op")
+		b.ReportMetric(float64(b.N)/float64(max(models.CreateCommits(s), 1)), "events/commit")
 	})
 }
 

@@ -160,7 +160,7 @@ func (e storedEvent) intact() bool {
 }
 
 // TestCrashKeepsAcknowledgedWrites starts the real binary, writes events
-// (and updates one, over and over) through the API from several clients,
+// (and updates one, over and over) through the API from eight clients,
 // kills the process with SIGKILL in the middle of the stream, starts it
 // again on the same database and checks that every acknowledged write is
 // there and intact, on SQLite and on PostgreSQL. The restarted process is
@@ -199,7 +199,10 @@ func crashAndRecover(t *testing.T, bin string, env []string) {
 		t.Fatalf("create the counter: %d %v", code, err)
 	}
 
-	const writers, killAfter, maxPerWriter = 4, 120, 2000
+	// Seven writers create at once, so that creates share group commits
+	// (models/event_create.go) when the kill comes: each one acknowledged
+	// must be there, and none of a batch half there.
+	const writers, killAfter, maxPerWriter = 8, 120, 2000
 	var (
 		mu         sync.Mutex
 		acked      = map[uint]string{} // id → title
